@@ -1,0 +1,20 @@
+"""jupyter_raylite: Ray Core's API on a local cluster embedded in your Jupyter kernel.
+
+``import jupyter_raylite as ray`` and Ray Core code runs unchanged.  Importing starts nothing
+and imports neither IPython nor ``ray``; the cluster starts with ``init()`` (or on first use).
+"""
+
+from jupyter_raylite import exceptions
+from jupyter_raylite.api import (
+    available_resources, cancel, cluster_resources, get, get_gpu_ids, get_runtime_context, init,
+    is_initialized, nodes, put, remote, shutdown, wait,
+)
+from jupyter_raylite.core.refs import ObjectRef
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ObjectRef", "available_resources", "cancel", "cluster_resources", "exceptions", "get",
+    "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "nodes", "put", "remote",
+    "shutdown", "wait",
+]

@@ -1,0 +1,333 @@
+"""The public calls, with Ray's names and signatures: validate the input, then delegate.
+
+Every call checks its arguments here, so a mistake fails at the call that made it with a
+message that says what to do; the runtime behind ``core.context.current_runtime()`` (the local
+cluster's driver client, a worker's client, or the in-process ``local_mode`` runtime) does the
+work.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import os
+import platform
+import warnings
+
+from jupyter_raylite.core import context
+from jupyter_raylite.core.refs import ObjectRef
+from jupyter_raylite.options import TaskOptions
+from jupyter_raylite.remote_function import RemoteFunction
+
+# Keyword arguments Ray's init() accepts that configure parts this runtime does not have (a
+# dashboard, log files, a GCS, runtime environments).  They are accepted, so Ray code runs
+# unchanged, and have no effect.  README lists them.
+IGNORED_INIT_KWARGS = frozenset({
+    "include_dashboard", "dashboard_host", "dashboard_port", "job_config",
+    "configure_logging", "logging_level", "logging_format", "logging_config", "runtime_env",
+    "labels", "enable_resource_isolation", "cgroup_path", "system_reserved_cpu",
+    "system_reserved_memory", "proxy_server_url", "_system_config", "_temp_dir",
+    "_node_ip_address", "_enable_object_reconstruction", "_plasma_directory",
+    "_metrics_export_port", "_redis_password", "_memory", "_node_name", "_driver_object_store_memory",
+    "_tracing_startup_hook", "_skip_env_hook", "storage",
+})
+_INIT_KWARGS = ("address", "num_cpus", "num_gpus", "resources", "object_store_memory",
+                "local_mode", "ignore_reinit_error", "namespace", "log_to_driver")
+
+_cluster = None  # the LocalCluster this driver started, if any
+
+
+class RayContext(dict):
+    """What ``init()`` returns: the cluster's address info, usable as a dict, as in Ray.
+
+    Used as a context manager, it shuts the cluster down on exit.
+    """
+
+    def __init__(self, address_info: dict, resources: dict):
+        super().__init__(address_info)
+        self.address_info = address_info
+        self.dashboard_url = None
+        self.python_version = platform.python_version()
+        from jupyter_raylite import __version__
+        self.ray_version = __version__
+        self.resources = resources
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutdown()
+
+    def disconnect(self) -> None:
+        shutdown()
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{name}</td><td>{amount:g}</td></tr>"
+                       for name, amount in sorted(self.resources.items())
+                       if not name.startswith("node:"))
+        return (
+            "<div class='raylite-context'><b>jupyter_raylite</b> local cluster "
+            f"<code>{self.address_info['node_id'][:12]}</code> "
+            f"(Python {self.python_version}, no dashboard needed, no TCP port)"
+            f"<table><tr><th>resource</th><th>total</th></tr>{rows}</table></div>")
+
+
+def init(address: str | None = None, *, num_cpus: float | None = None,
+         num_gpus: float | None = None, resources: dict | None = None,
+         object_store_memory: int | None = None, local_mode: bool = False,
+         ignore_reinit_error: bool = False, namespace: str | None = None,
+         log_to_driver: bool | None = None, **kwargs) -> RayContext:
+    """Start this process's local cluster (Ray's ``ray.init``); returns at once.
+
+    Workers start in the background; the first task waits only for the first worker.
+    """
+    unknown = set(kwargs) - IGNORED_INIT_KWARGS
+    if unknown:
+        raise TypeError(
+            f"init() got unexpected keyword argument(s) {', '.join(sorted(unknown))}. Valid ones "
+            f"are {', '.join(_INIT_KWARGS)}; accepted for Ray compatibility with no effect: "
+            f"{', '.join(sorted(k for k in IGNORED_INIT_KWARGS if not k.startswith('_')))}.")
+    with context.lock():
+        if context.current_runtime(auto=False) is not None:
+            if ignore_reinit_error:
+                return _context()
+            raise RuntimeError(
+                "Maybe you called ray.init twice by accident? This error can be suppressed by "
+                "passing in 'ignore_reinit_error=True' or by calling 'ray.shutdown()' prior to "
+                "'ray.init()'.")
+        if address not in (None, "local"):
+            raise ValueError(
+                f"address={address!r}: connecting to an existing Ray cluster is not supported "
+                "yet (tracked as the scale-out backend). Call init() without an address for "
+                "the local cluster.")
+        config = _config(num_cpus, num_gpus, resources, object_store_memory, namespace,
+                         True if log_to_driver is None else bool(log_to_driver))
+        global _cluster
+        if local_mode:
+            warnings.warn(
+                "local_mode=True runs every task serially in this process, for debugging; "
+                "nothing runs in parallel.", UserWarning, stacklevel=2)
+            from jupyter_raylite.core.local_mode import LocalModeClient
+            context.set_runtime(LocalModeClient(config))
+        else:
+            from jupyter_raylite.core.runtime import LocalCluster
+            _cluster = LocalCluster(config)
+            context.set_runtime(_cluster.client)
+        return _context()
+
+
+def _config(num_cpus, num_gpus, resources, object_store_memory, namespace, log_to_driver):
+    from jupyter_raylite.core.runtime import ClusterConfig
+    for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus),
+                        ("object_store_memory", object_store_memory)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                  or value < 0):
+            raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    custom = TaskOptions.from_kwargs(resources=resources).resources if resources else ()
+    memory = _available_memory()
+    return ClusterConfig(
+        num_cpus=os.cpu_count() or 1 if num_cpus is None else num_cpus,
+        num_gpus=num_gpus or 0,
+        resources=dict(custom),
+        memory=int(memory * 0.7),
+        object_store_memory=int(object_store_memory or memory * 0.3),
+        namespace=namespace,
+        log_to_driver=log_to_driver,
+    )
+
+
+def _available_memory() -> int:
+    try:
+        import psutil
+        return psutil.virtual_memory().available
+    except ImportError:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def _context() -> RayContext:
+    runtime = context.current_runtime(auto=False)
+    return RayContext(runtime.address_info(), runtime.cluster_resources())
+
+
+def _auto_init() -> None:
+    init()
+
+
+context.auto_init = _auto_init
+
+
+def shutdown() -> None:
+    """Stop the cluster: every worker process exits and every shared-memory segment is freed."""
+    global _cluster
+    with context.lock():
+        runtime = context.current_runtime(auto=False)
+        if runtime is None:
+            return
+        context.set_runtime(None)
+        if _cluster is not None:
+            cluster, _cluster = _cluster, None
+            cluster.shutdown()
+        else:
+            runtime.shutdown()
+
+
+def is_initialized() -> bool:
+    return context.current_runtime(auto=False) is not None
+
+
+def remote(*args, **kwargs):
+    """Make a function a remote function (a task); ``@remote`` or ``@remote(num_cpus=2, ...)``."""
+    if len(args) == 1 and not kwargs and callable(args[0]):
+        return _make_remote(args[0], TaskOptions())
+    if args:
+        raise TypeError(
+            "The @remote decorator must be applied either with no arguments and no "
+            "parentheses, for example '@remote', or with keyword arguments only, for example "
+            "'@remote(num_returns=2, num_cpus=1)'.")
+    options = TaskOptions.from_kwargs(**kwargs)
+    return lambda function_or_class: _make_remote(function_or_class, options)
+
+
+def _make_remote(function_or_class, options: TaskOptions):
+    if inspect.isclass(function_or_class):
+        raise NotImplementedError(
+            f"@remote on a class ({function_or_class.__name__}) makes an actor; actors are not "
+            "supported by this version yet.")
+    if not callable(function_or_class):
+        raise TypeError("@remote must decorate a function or a class.")
+    return RemoteFunction(function_or_class, options)
+
+
+def get(object_refs, *, timeout: float | None = None):
+    """Wait for and return the value(s) of one ObjectRef or a list of them (Ray's ``ray.get``).
+
+    Raises the task's exception (a RayTaskError that is also an instance of the original
+    type), or GetTimeoutError after ``timeout`` seconds.
+    """
+    _check_timeout(timeout)
+    single = isinstance(object_refs, ObjectRef)
+    refs = [object_refs] if single else object_refs
+    if not isinstance(refs, list):
+        raise ValueError(
+            f"Invalid type of object refs, {type(object_refs)}, is given. 'object_refs' must "
+            "either be an ObjectRef or a list of ObjectRefs.")
+    for ref in refs:
+        if not isinstance(ref, ObjectRef):
+            raise TypeError(
+                f"Attempting to call `get` on the value {ref!r:.80}, which is not an ObjectRef. "
+                "Pass the ObjectRefs returned by .remote() or put().")
+    values = context.current_runtime().get(refs, timeout)
+    return values[0] if single else values
+
+
+def put(value, *, _owner=None) -> ObjectRef:
+    """Store a value in the object store; returns an ObjectRef to it (Ray's ``ray.put``)."""
+    return context.current_runtime().put(value)
+
+
+def wait(object_refs, *, num_returns: int = 1, timeout: float | None = None,
+         fetch_local: bool = True):
+    """Return ``(ready, not_ready)``: the first ``num_returns`` refs that are ready, in input
+    order, and the rest; returns early with fewer when ``timeout`` seconds pass."""
+    if isinstance(object_refs, ObjectRef):
+        raise TypeError(
+            "wait() expected a list of ray.ObjectRef, got a single ray.ObjectRef "
+            f"{object_refs}; wrap it in a list.")
+    if not isinstance(object_refs, list):
+        raise TypeError(f"wait() expected a list of ray.ObjectRef, got {type(object_refs)}")
+    _check_timeout(timeout, "The 'timeout' argument must be nonnegative.")
+    for ref in object_refs:
+        if not isinstance(ref, ObjectRef):
+            raise TypeError(
+                f"wait() expected a list of ray.ObjectRef, got list containing {type(ref)}")
+    if not object_refs:
+        return [], []
+    if len(object_refs) != len(set(object_refs)):
+        raise ValueError("Wait requires a list of unique object refs.")
+    if isinstance(num_returns, bool) or not isinstance(num_returns, int) or num_returns <= 0:
+        raise ValueError(f"Invalid number of objects to return {num_returns}.")
+    if num_returns > len(object_refs):
+        raise ValueError(
+            "num_returns cannot be greater than the number of objects provided to ray.wait.")
+    return context.current_runtime().wait(object_refs, num_returns, timeout)
+
+
+def _check_timeout(timeout, message: str = "'timeout' must be a non-negative number") -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout < 0:
+        raise ValueError(f"{message} Received {timeout!r}.")
+
+
+def cancel(ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
+    """Cancel the task that produces ``ref``: a queued task never runs, a running one gets
+    KeyboardInterrupt (``force=True`` kills its worker); ``get`` then raises
+    TaskCancelledError.  Cancelling a finished task does nothing."""
+    if not isinstance(ref, ObjectRef):
+        raise TypeError(
+            f"ray.cancel() only supported for object refs. For actors, try ray.kill(). "
+            f"Got: {type(ref)}.")
+    context.current_runtime().cancel(ref.hex(), force, recursive)
+
+
+def cluster_resources() -> dict[str, float]:
+    return context.current_runtime().cluster_resources()
+
+
+def available_resources() -> dict[str, float]:
+    return context.current_runtime().available_resources()
+
+
+def nodes() -> list[dict]:
+    return context.current_runtime().nodes()
+
+
+def get_gpu_ids() -> list[int]:
+    assigned = get_runtime_context().get_assigned_resources()
+    return list(range(int(assigned.get("GPU", 0))))
+
+
+class RuntimeContext:
+    """Who is running: job, node, worker and task ids, and the resources the task holds."""
+
+    def __init__(self, info: dict, job_id: str, node_id: str, namespace: str | None):
+        self._info = info
+        self._job_id = job_id
+        self._node_id = node_id
+        self.namespace = namespace
+
+    def get_job_id(self) -> str:
+        return self._job_id
+
+    def get_node_id(self) -> str:
+        return self._node_id
+
+    def get_worker_id(self) -> str:
+        return self._info["worker_id"]
+
+    def get_task_id(self) -> str | None:
+        return self._info["task_id"]
+
+    def get_task_name(self) -> str | None:
+        return self._info["task_name"]
+
+    def get_actor_id(self) -> str | None:
+        return None
+
+    def get_assigned_resources(self) -> dict[str, float]:
+        return dict(self._info["resources"])
+
+    @property
+    def was_current_actor_reconstructed(self) -> bool:
+        return False
+
+    def get(self) -> dict:
+        return {"job_id": self._job_id, "node_id": self._node_id,
+                "worker_id": self.get_worker_id(), "task_id": self.get_task_id(),
+                "namespace": self.namespace}
+
+
+def get_runtime_context() -> RuntimeContext:
+    runtime = context.current_runtime()
+    return RuntimeContext(runtime.runtime_info(), runtime.job_id(), runtime.node_id(),
+                          runtime.namespace())

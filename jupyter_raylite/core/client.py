@@ -1,0 +1,156 @@
+"""The half of the runtime that user code calls, shared by the driver and by workers.
+
+``ClusterClient`` turns public calls into cluster operations: it builds task specs, serializes
+``put`` values, and turns fetched payloads back into values or raised errors.  Subclasses say
+how an operation reaches the head: ``core.runtime.DriverClient`` calls the head in-process,
+``core.worker.WorkerClient`` sends messages over the worker's connection.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+
+from jupyter_raylite.core import object_store
+from jupyter_raylite.core.refs import ObjectRef, new_id
+from jupyter_raylite.core.serialization import Payload, deserialize, serialize
+from jupyter_raylite.core.task_spec import TaskSpec, build_task_spec
+from jupyter_raylite.exceptions import GetTimeoutError, RayTaskError, TaskUnschedulableError
+
+
+class ClusterClient:
+    cluster_id: str
+    node_id: str
+    total: dict[str, float]
+    namespace_name: str | None = None
+    current_task_id: str | None = None
+
+    def __init__(self) -> None:
+        self._sent_functions: set[str] = set()
+        self._sent_lock = threading.Lock()
+
+    # -- facts about the cluster --------------------------------------------------------------
+    def cluster_resources(self) -> dict[str, float]:
+        return dict(self.total)
+
+    def available_resources(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def address_info(self) -> dict:
+        return {"node_ip_address": "127.0.0.1", "raylet_ip_address": "127.0.0.1",
+                "address": "local", "node_id": self.node_id, "webui_url": None,
+                "session_dir": None, "gcs_address": None}
+
+    def nodes(self) -> list[dict]:
+        return [{"NodeID": self.node_id, "Alive": True, "alive": True,
+                 "NodeManagerAddress": "127.0.0.1", "NodeManagerHostname": "localhost",
+                 "NodeName": "127.0.0.1", "Resources": self.cluster_resources()}]
+
+    def job_id(self) -> str:
+        return self.cluster_id
+
+    def namespace(self) -> str | None:
+        return self.namespace_name
+
+    # -- what subclasses provide --------------------------------------------------------------
+    def _submit(self, spec: TaskSpec) -> None:
+        raise NotImplementedError
+
+    def _put(self, object_id: str, payload: Payload) -> None:
+        raise NotImplementedError
+
+    def _fetch(self, object_ids: list[str], timeout: float | None) -> list[Payload] | None:
+        """Block until every object is ready; None on timeout."""
+        raise NotImplementedError
+
+    def _wait(self, object_ids: list[str], num_returns: int,
+              timeout: float | None) -> set[str]:
+        raise NotImplementedError
+
+    # -- the operations -----------------------------------------------------------------------
+    def segment_for(self, object_id: str) -> str:
+        return object_store.segment_name(self.cluster_id, object_id)
+
+    def submit_task(self, remote_function, args: tuple, kwargs: dict, options) -> list[ObjectRef]:
+        name = options.name or remote_function.function_name
+        check_feasible(options, self.total, name)
+        spec = build_task_spec(remote_function.function_id, name, args, kwargs, options,
+                               self.segment_for, self.current_task_id)
+        with self._sent_lock:
+            first = remote_function.function_id not in self._sent_functions
+            self._sent_functions.add(remote_function.function_id)
+        if first:
+            spec.function_blob, spec.captured_refs = remote_function.function_blob()
+        self._submit(spec)
+        # The head counts the submitter as a holder of the returns already (no "hold" edge):
+        # that closes the race where a fast task finishes before the edge would arrive.
+        return [ObjectRef(oid, name, _announce=False) for oid in spec.return_ids]
+
+    def put(self, value) -> ObjectRef:
+        if isinstance(value, ObjectRef):
+            raise TypeError(
+                "Calling put() on an ObjectRef is not allowed because the value is already in "
+                "the object store. Pass the ObjectRef itself, or wrap it in a list to put a "
+                "reference to it.")
+        object_id = new_id("p")
+        payload = serialize(value, self.segment_for(object_id), what="value given to put()")
+        self._put(object_id, payload)
+        return ObjectRef(object_id, _announce=False)
+
+    def get(self, refs: list[ObjectRef], timeout: float | None) -> list:
+        payloads = self._fetch([r.hex() for r in refs], timeout)
+        if payloads is None:
+            raise GetTimeoutError(
+                f"get() timed out after {timeout} s waiting for {len(refs)} object(s); the tasks "
+                "keep running. Call get() again, or raise the timeout.")
+        return [self.materialize(p) for p in payloads]
+
+    def wait(self, refs: list[ObjectRef], num_returns: int, timeout: float | None):
+        ready_ids = self._wait([r.hex() for r in refs], num_returns, timeout)
+        ready, not_ready = [], []
+        for ref in refs:
+            if ref.hex() in ready_ids and len(ready) < num_returns:
+                ready.append(ref)
+            else:
+                not_ready.append(ref)
+        return ready, not_ready
+
+    def future(self, ref: ObjectRef) -> concurrent.futures.Future:
+        """A Future completed by a helper thread that waits in get()."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def resolve():
+            try:
+                future.set_result(self.get([ref], None)[0])
+            except BaseException as exc:  # the task's error belongs to the future
+                future.set_exception(exc)
+
+        threading.Thread(target=resolve, name=f"raylite-future-{ref.hex()}", daemon=True).start()
+        return future
+
+    @staticmethod
+    def materialize(payload: Payload):
+        value = deserialize(payload)
+        if payload.is_error:
+            if isinstance(value, RayTaskError):
+                raise value.as_instanceof_cause()
+            raise value
+        return value
+
+
+def deadline_after(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def check_feasible(options, total: dict[str, float], name: str) -> None:
+    """Raise at submission when no node could ever run the task (Ray would wait forever)."""
+    demand = options.resource_demand()
+    missing = {k: v for k, v in demand.items() if v > total.get(k, 0)}
+    if missing:
+        wanted = ", ".join(f"{k}: {v:g}" for k, v in missing.items())
+        have = ", ".join(f"{k}: {total.get(k, 0):g}" for k in missing)
+        raise TaskUnschedulableError(
+            f"{name}() asks for {{{wanted}}} but the cluster has only {{{have}}}, so it could "
+            "never run. Lower the request with .options(...), or start the cluster with more, "
+            "e.g. init(num_cpus=..., num_gpus=..., resources={...}).")

@@ -1,0 +1,543 @@
+"""The head: one coordinator thread that owns every decision of the local cluster.
+
+    driver threads ──submit/cancel/ref edges──> inbox deque ──wake pipe──┐
+    zygote ──"forked"/"exited"──────────────────────────────────────────┤
+    worker connections ──ready/done/submit/get/put/refs/output──────────┤
+                                                                        v
+                                          head loop: wait(all of the above, next deadline)
+                                            ├── task table + dependency tracking
+                                            ├── Scheduler (pure rules) -> dispatch / start workers
+                                            └── ObjectDirectory (shared with driver threads)
+
+Only this thread touches the task table, the scheduler and the worker connections.  Driver
+threads read and write the object directory under its lock (``put`` and ``get`` need no hop
+through the head) and hand everything else over through the inbox, whose order is the order
+of the driver's calls.  Wake-ups go through a pipe, never through a worker connection.
+
+A worker that dies fails or retries its task with the exit code or signal that the zygote
+reports; a task whose dependencies failed fails with their error without running.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import os
+import pickle
+import signal
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait as wait_for_any
+
+from jupyter_raylite.core import protocol
+from jupyter_raylite.core.objects import ObjectDirectory
+from jupyter_raylite.core.scheduler import Scheduler
+from jupyter_raylite.core.serialization import Payload, serialize
+from jupyter_raylite.core.task_spec import TaskSpec
+from jupyter_raylite.core import object_store
+from jupyter_raylite.exceptions import TaskCancelledError, WorkerCrashedError
+
+log = logging.getLogger(__name__)
+
+DRIVER = "driver"
+# How long to wait for the zygote's exit status of a worker whose connection closed.
+_EXIT_STATUS_GRACE = 1.0
+
+WAITING, QUEUED, RUNNING, FINISHED, FAILED, CANCELLED = (
+    "waiting", "queued", "running", "finished", "failed", "cancelled")
+
+
+@dataclass
+class TaskRecord:
+    spec: TaskSpec
+    owner: str
+    state: str = WAITING
+    missing: set = field(default_factory=set)
+    worker_id: str | None = None
+    retries_left: int = 0
+    cancel_requested: bool = False
+    children: list = field(default_factory=list)
+    submitted_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class WorkerHandle:
+    worker_id: str
+    conn: Connection
+    pid: int | None = None
+    functions: set = field(default_factory=set)
+    transit: list = field(default_factory=list)  # object ids pinned for a get reply
+    closed_at: float | None = None
+
+
+@dataclass
+class Waiter:
+    """A worker blocked in get or wait."""
+
+    worker_id: str
+    request_id: int
+    object_ids: list
+    num_returns: int  # len(object_ids) for get
+    is_get: bool
+    deadline: float | None
+    done: bool = False
+
+
+class Head:
+    def __init__(self, cluster_id: str, total: dict[str, float], control: socket.socket,
+                 output_sink):
+        self.cluster_id = cluster_id
+        self.objects = ObjectDirectory()
+        self.inbox: deque = deque()
+        self._worker_ids = (f"w{i}" for i in itertools.count())
+        self.scheduler = Scheduler(total, lambda: next(self._worker_ids))
+        self.tasks: dict[str, TaskRecord] = {}
+        self.functions: dict[str, bytes] = {}
+        self.workers: dict[str, WorkerHandle] = {}
+        self._by_conn: dict[Connection, WorkerHandle] = {}
+        self._exit_codes: dict[int, int] = {}
+        self._control = control
+        self._output_sink = output_sink
+        self._waiters: dict[str, list[Waiter]] = {}
+        self._deadlines: list = []
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._wake_pending = False
+        self._stopping = False
+        self.finished_count = 0
+        self.thread = threading.Thread(target=self._loop, name="raylite-head", daemon=True)
+
+    # -- called from driver threads -----------------------------------------------------------
+    def wake(self) -> None:
+        if self._wake_pending:
+            return
+        self._wake_pending = True
+        try:
+            os.write(self._wake_w, b"x")
+        except (BlockingIOError, OSError):
+            pass
+
+    def post(self, message) -> None:
+        self.inbox.append(message)
+        self.wake()
+
+    def start(self, warm_workers: int) -> None:
+        for worker_id in self.scheduler.add_workers(warm_workers):
+            self._start_worker(worker_id)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.post(("stop",))
+        self.thread.join(timeout=10)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def _loop(self) -> None:
+        try:
+            while not self._stopping:
+                self._step()
+        except Exception:  # a bug in the head: make it loud, and fail waiters rather than hang
+            log.exception("jupyter_raylite head thread crashed")
+            raise
+        finally:
+            for handle in list(self.workers.values()):
+                try:
+                    handle.conn.close()
+                except OSError:
+                    pass
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+
+    def _step(self) -> None:
+        sources = [self._wake_r, self._control, *self._by_conn]
+        for ready in wait_for_any(sources, timeout=self._next_timeout()):
+            if ready == self._wake_r:
+                self._wake_pending = False
+                os.read(self._wake_r, 4096)
+            elif ready is self._control:
+                self._on_control()
+            else:
+                self._on_worker(self._by_conn[ready])
+        self._drain_inbox()
+        self._expire()
+        self._schedule()
+
+    def _next_timeout(self) -> float | None:
+        timeouts = []
+        if self._deadlines:
+            timeouts.append(self._deadlines[0][0] - time.monotonic())
+        if any(h.closed_at is not None for h in self.workers.values()):
+            timeouts.append(0.05)
+        return max(min(timeouts), 0) if timeouts else None
+
+    def _drain_inbox(self) -> None:
+        objects = self.objects
+        while self.inbox:
+            message = self.inbox.popleft()
+            kind = message[0]
+            if kind == "drop":
+                objects.drop(DRIVER, message[1])
+            elif kind == "hold":
+                objects.hold(DRIVER, message[1])
+            elif kind == "submit":
+                self._on_submit(message[1], DRIVER)
+            elif kind == "cancel":
+                self.cancel(*message[1:])
+            elif kind == "stop":
+                self._stopping = True
+
+    # -- tasks --------------------------------------------------------------------------------
+    def _on_submit(self, spec: TaskSpec, owner: str) -> None:
+        if spec.function_blob is not None:
+            if spec.function_id not in self.functions:
+                self.functions[spec.function_id] = spec.function_blob
+                # A ref captured by a function's code lives as long as the cluster: the
+                # function can be shipped to a new worker at any time.
+                self.objects.pin(spec.captured_refs, +1)
+            spec.function_blob = None
+        if owner != DRIVER:  # the driver registered its returns itself, before submitting
+            self.objects.expect(spec.return_ids, spec.task_id, owner)
+        record = TaskRecord(spec, owner, retries_left=spec.options.max_retries)
+        self.tasks[spec.task_id] = record
+        parent = self.tasks.get(spec.parent_task_id) if spec.parent_task_id else None
+        if parent is not None:
+            parent.children.append(spec.task_id)
+        self.objects.pin(spec.dependencies, +1)
+        self.objects.pin(spec.args.contained, +1)
+        for oid in spec.dependencies:
+            if self.objects.payload(oid) is None:
+                record.missing.add(oid)
+                self._waiters.setdefault(oid, []).append(spec.task_id)
+        if not record.missing:
+            self._make_runnable(record)
+
+    def _make_runnable(self, record: TaskRecord) -> None:
+        for oid in record.spec.dependencies:
+            payload = self.objects.payload(oid)
+            if payload is None:
+                self._finish(record, FAILED, [_lost_error(oid)] * len(record.spec.return_ids))
+                return
+            if payload.is_error:  # a failed argument fails the task with the same error
+                self._finish(record, FAILED, [payload] * len(record.spec.return_ids))
+                return
+        record.state = QUEUED
+        self.scheduler.enqueue(record.spec.task_id, record.spec.options.resource_demand())
+
+    def _on_object_ready(self, object_id: str) -> None:
+        for item in self._waiters.pop(object_id, ()):
+            if isinstance(item, Waiter):
+                self._check_waiter(item)
+                continue
+            record = self.tasks.get(item)
+            if record is None or record.state != WAITING:
+                continue
+            record.missing.discard(object_id)
+            if not record.missing:
+                self._make_runnable(record)
+
+    def _schedule(self) -> None:
+        dispatches, to_start = self.scheduler.schedule()
+        for worker_id in to_start:
+            self._start_worker(worker_id)
+        for dispatch in dispatches:
+            self._dispatch(self.tasks[dispatch.task_id], self.workers[dispatch.worker_id])
+
+    def _dispatch(self, record: TaskRecord, handle: WorkerHandle) -> None:
+        spec = record.spec
+        record.state, record.worker_id = RUNNING, handle.worker_id
+        blob = None
+        if spec.function_id not in handle.functions:
+            blob = self.functions[spec.function_id]
+            handle.functions.add(spec.function_id)
+        deps = [self.objects.payload(oid) for oid in spec.dependencies]
+        self._send(handle, ("run", spec.task_id, spec.function_id, blob, spec.name, spec.args,
+                            deps, spec.return_ids, spec.options.resource_demand()))
+
+    def _on_done(self, handle: WorkerHandle, task_id: str, status: str, payloads) -> None:
+        self.scheduler.task_finished(handle.worker_id)
+        self._release_transit(handle)
+        record = self.tasks.get(task_id)
+        if record is None:
+            return
+        if status == "error" and self._retry_on_error(record, payloads):
+            return
+        if status == "cancelled" or record.cancel_requested:
+            self._finish(record, CANCELLED, [_cancelled(task_id)] * len(record.spec.return_ids))
+        else:
+            self._finish(record, FINISHED if status == "ok" else FAILED, payloads)
+
+    def _retry_on_error(self, record: TaskRecord, payloads) -> bool:
+        retry = record.spec.options.retry_exceptions
+        if not retry or record.retries_left == 0 or record.cancel_requested or not payloads:
+            return False
+        if retry is not True:
+            from jupyter_raylite.core.serialization import deserialize
+            cause = getattr(deserialize(payloads[0]), "cause", None)
+            if not isinstance(cause, retry):
+                return False
+        self._requeue(record)
+        return True
+
+    def _requeue(self, record: TaskRecord) -> None:
+        if record.retries_left > 0:
+            record.retries_left -= 1
+        record.state, record.worker_id = QUEUED, None
+        self.scheduler.enqueue(record.spec.task_id, record.spec.options.resource_demand())
+
+    def _finish(self, record: TaskRecord, state: str, payloads) -> None:
+        spec = record.spec
+        record.state, record.worker_id = state, None
+        self.finished_count += 1
+        for oid, payload in zip(spec.return_ids, payloads):
+            self.objects.fill(oid, payload)
+            self._on_object_ready(oid)
+        self.objects.pin(spec.dependencies, -1)
+        self.objects.pin(spec.args.contained, -1)
+        if spec.args.segment is not None:
+            object_store.unlink_segment(spec.args.segment.name)
+        # Keep finished records only while someone may still ask about them (cancel, graph);
+        # the jupyter layer reads history from events, not from this table.
+        del self.tasks[spec.task_id]
+
+    def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
+        task_id = self.objects.producer(object_id)
+        if task_id is not None:
+            self.cancel_task(task_id, force, recursive)
+
+    def cancel_task(self, task_id: str, force: bool, recursive: bool) -> None:
+        record = self.tasks.get(task_id)
+        if record is None:
+            return
+        record.cancel_requested = True
+        if recursive:
+            for child in list(record.children):
+                self.cancel_task(child, force, recursive)
+        cancelled = [_cancelled(task_id)] * len(record.spec.return_ids)
+        if record.state == WAITING:
+            self._finish(record, CANCELLED, cancelled)
+        elif record.state == QUEUED:
+            self.scheduler.dequeue(task_id)
+            self._finish(record, CANCELLED, cancelled)
+        elif record.state == RUNNING:
+            handle = self.workers.get(record.worker_id)
+            if handle is not None and handle.pid is not None:
+                try:
+                    os.kill(handle.pid, signal.SIGKILL if force else signal.SIGINT)
+                except ProcessLookupError:
+                    pass
+
+    # -- workers ------------------------------------------------------------------------------
+    def _start_worker(self, worker_id: str) -> None:
+        head_end, worker_end = socket.socketpair()
+        try:
+            socket.send_fds(self._control, [pickle.dumps(("fork", worker_id))],
+                            [worker_end.fileno()])
+        finally:
+            worker_end.close()
+        handle = WorkerHandle(worker_id, Connection(head_end.detach()))
+        self.workers[worker_id] = handle
+        self._by_conn[handle.conn] = handle
+
+    def _send(self, handle: WorkerHandle, message) -> None:
+        try:
+            handle.conn.send_bytes(protocol.dumps(message))
+        except OSError:
+            self._connection_closed(handle)
+
+    def _on_worker(self, handle: WorkerHandle) -> None:
+        conn = handle.conn
+        try:
+            # Drain everything the worker has sent so far: fewer trips through wait().
+            while True:
+                message = protocol.loads(conn.recv_bytes())
+                self._on_worker_message(handle, message)
+                if not conn.poll(0):
+                    return
+        except (EOFError, OSError):
+            self._connection_closed(handle)
+
+    def _on_worker_message(self, handle: WorkerHandle, message) -> None:
+        kind = message[0]
+        wid = handle.worker_id
+        if kind == "refs":
+            for edge, oid in message[1]:
+                (self.objects.hold if edge == "hold" else self.objects.drop)(wid, oid)
+        elif kind == "done":
+            self._on_done(handle, *message[1:])
+        elif kind == "submit":
+            self._on_submit(message[1], wid)
+        elif kind == "put":
+            self.objects.add_ready(message[1], message[2], wid)
+            self._on_object_ready(message[1])
+        elif kind == "output":
+            self._output_sink(message[1], message[2], handle.pid, message[3], message[4])
+        elif kind in ("get", "wait"):
+            self._on_blocking_request(handle, message)
+        elif kind == "cancel":
+            self.cancel(*message[1:])
+        elif kind == "resources":
+            available = self.scheduler.pool.statistics().available
+            self._send(handle, ("reply", message[1], {k: v for k, v in available.items() if v > 0}))
+        elif kind == "ready":
+            handle.pid = message[1]
+            self.scheduler.worker_started(wid)
+        else:
+            raise RuntimeError(f"unknown message from worker {wid}: {kind!r}")
+
+    def _on_blocking_request(self, handle: WorkerHandle, message) -> None:
+        if message[0] == "get":
+            _, request_id, object_ids, timeout = message
+            num_returns, is_get = len(object_ids), True
+        else:
+            _, request_id, object_ids, num_returns, timeout = message
+            is_get = False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        waiter = Waiter(handle.worker_id, request_id, list(object_ids), num_returns, is_get,
+                        deadline)
+        if self._check_waiter(waiter):
+            return
+        # The worker now waits: give its CPU back so nested tasks can run (no deadlock).
+        self.scheduler.worker_blocked(handle.worker_id)
+        for oid in object_ids:
+            if self.objects.payload(oid) is None:
+                self._waiters.setdefault(oid, []).append(waiter)
+        if deadline is not None:
+            heapq.heappush(self._deadlines, (deadline, id(waiter), waiter))
+
+    def _check_waiter(self, waiter: Waiter) -> bool:
+        if waiter.done:
+            return True
+        payloads = [self.objects.payload(oid) for oid in waiter.object_ids]
+        ready = [oid for oid, p in zip(waiter.object_ids, payloads) if p is not None]
+        missing = [oid for oid in waiter.object_ids if not self.objects.known(oid)]
+        if missing and waiter.is_get:  # freed or unknown: answer with the loss, never hang
+            payloads = [p if p is not None else _lost_error(oid)
+                        for oid, p in zip(waiter.object_ids, payloads)]
+        elif len(ready) < waiter.num_returns:
+            return False  # still registered on the objects that are missing
+        self._answer(waiter, payloads if waiter.is_get else set(ready))
+        return True
+
+    def _answer(self, waiter: Waiter, result) -> None:
+        waiter.done = True
+        handle = self.workers.get(waiter.worker_id)
+        if handle is None:
+            return
+        if waiter.is_get and result is not None:
+            # Refs inside the values stay pinned until the task ends: by then the worker has
+            # announced its own holds.
+            inner = [oid for p in result for oid in p.contained]
+            self.objects.pin(inner, +1)
+            handle.transit.extend(inner)
+        self.scheduler.worker_unblocked(waiter.worker_id)
+        self._send(handle, ("reply", waiter.request_id, result))
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, _, waiter = heapq.heappop(self._deadlines)
+            if waiter.done:
+                continue
+            if waiter.is_get:
+                self._answer(waiter, None)
+            else:
+                self._answer(waiter, {oid for oid in waiter.object_ids
+                                      if self.objects.payload(oid) is not None})
+        for handle in list(self.workers.values()):
+            if handle.closed_at is not None and now - handle.closed_at > _EXIT_STATUS_GRACE:
+                self._worker_gone(handle, None)
+
+    def _release_transit(self, handle: WorkerHandle) -> None:
+        if handle.transit:
+            self.objects.pin(handle.transit, -1)
+            handle.transit = []
+
+    def _on_control(self) -> None:
+        try:
+            data = self._control.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            if not self._stopping:
+                log.error("jupyter_raylite: the cluster's launcher process died")
+            self._stopping = True
+            return
+        message = pickle.loads(data)
+        if message[0] == "exited":
+            pid, code = message[1], message[2]
+            handle = next((h for h in self.workers.values() if h.pid == pid), None)
+            if handle is not None and handle.closed_at is not None:
+                self._worker_gone(handle, code)
+            else:
+                self._exit_codes[pid] = code
+
+    def _connection_closed(self, handle: WorkerHandle) -> None:
+        if handle.conn in self._by_conn:
+            del self._by_conn[handle.conn]
+            handle.conn.close()
+        if handle.closed_at is None:
+            handle.closed_at = time.monotonic()
+        code = self._exit_codes.pop(handle.pid, None) if handle.pid is not None else None
+        if code is not None:
+            self._worker_gone(handle, code)
+
+    def _worker_gone(self, handle: WorkerHandle, exit_code: int | None) -> None:
+        """A worker process is dead: fail or retry its task, release what it held."""
+        if self.workers.pop(handle.worker_id, None) is None:
+            return
+        self._by_conn.pop(handle.conn, None)
+        task_id = self.scheduler.worker_died(handle.worker_id)
+        self._release_transit(handle)
+        self.objects.drop_holder(handle.worker_id)
+        record = self.tasks.get(task_id) if task_id else None
+        if record is None or self._stopping:
+            return
+        if record.cancel_requested:
+            self._finish(record, CANCELLED, [_cancelled(task_id)] * len(record.spec.return_ids))
+        elif record.retries_left != 0:
+            self._requeue(record)
+        else:
+            error = WorkerCrashedError(
+                f"The worker (pid {handle.pid}) running {record.spec.name}() died: "
+                f"{describe_exit(exit_code)}. The task was tried "
+                f"{record.spec.options.max_retries + 1} time(s). Likely causes: the process ran "
+                "out of memory, crashed in native code, or called sys.exit()/os._exit(). "
+                "Raise max_retries to retry more often.")
+            self._finish(record, FAILED,
+                         [serialize(error, is_error=True)] * len(record.spec.return_ids))
+
+    # -- views --------------------------------------------------------------------------------
+    def task_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in list(self.tasks.values()):
+            counts[record.state] = counts.get(record.state, 0) + 1
+        counts[FINISHED] = self.finished_count
+        return counts
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "its connection closed and no exit status was reported"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}"
+    return f"exited with code {code}"
+
+
+def _cancelled(task_id: str) -> Payload:
+    return serialize(TaskCancelledError(task_id), is_error=True)
+
+
+def _lost_error(object_id: str) -> Payload:
+    from jupyter_raylite.exceptions import ObjectLostError
+    return serialize(ObjectLostError(
+        f"Object {object_id} is no longer available: it was freed, or it belongs to a cluster "
+        "that was shut down. Keep an ObjectRef to an object for as long as you need it."),
+        is_error=True)

@@ -1,0 +1,166 @@
+"""ObjectRef, and the per-process reference count that tells the head when an object is free.
+
+Every process (driver or worker) counts the live ``ObjectRef`` instances per object id.  Only the
+edges matter to the head: when a process's count for an id goes 0 -> 1 it reports ``hold``, when
+it goes 1 -> 0 it reports ``drop``.  Those reports travel in order with the process's other
+messages, so a ``hold`` always reaches the head before anything that could release the object's
+other pins (see ``core/head.py`` for the pins).
+
+Pickling an ObjectRef is only allowed inside ``collect_refs()``, which the serializer opens: the
+ids it collects are the refs *contained* in a value, which the head keeps alive as long as the
+value.  Pickling a ref anywhere else (``pickle.dump`` into a file) would create a reference the
+cluster cannot see, so it raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import itertools
+import os
+import threading
+from collections import deque
+from typing import Callable
+
+_PROCESS_PREFIX = os.urandom(6).hex()
+_counter = itertools.count()
+
+
+def new_id(kind: str = "o") -> str:
+    """A cluster-unique id: a random prefix per process, then a counter (cheap and ordered)."""
+    return f"{kind}{_PROCESS_PREFIX}{next(_counter):010x}"
+
+
+def reset_id_prefix() -> None:
+    """Give this process a fresh id prefix (called in a worker right after fork)."""
+    global _PROCESS_PREFIX
+    _PROCESS_PREFIX = os.urandom(6).hex()
+
+
+class ReferenceCounter:
+    """Counts live ObjectRefs per id in this process and queues hold/drop edges for the head.
+
+    ``__del__`` of a ref can run in any thread (garbage collection), so the queue is a deque
+    (append and popleft are atomic) and the counts are guarded by a lock.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.edges: deque[tuple[str, str]] = deque()
+        self.on_edge: Callable[[], None] | None = None
+
+    def add(self, oid: str, announce: bool = True) -> None:
+        """Count a new ref; ``announce=False`` when the head already counts this process as a
+        holder (the process just submitted the task or put the object that the id names)."""
+        with self._lock:
+            count = self._counts.get(oid, 0)
+            self._counts[oid] = count + 1
+            if count or not announce:
+                return
+            self.edges.append(("hold", oid))
+
+    def remove(self, oid: str) -> None:
+        with self._lock:
+            count = self._counts.get(oid, 0) - 1
+            if count > 0:
+                self._counts[oid] = count
+                return
+            self._counts.pop(oid, None)
+            self.edges.append(("drop", oid))
+        if self.on_edge is not None:
+            self.on_edge()
+
+    def take_edges(self) -> list[tuple[str, str]]:
+        edges = []
+        while self.edges:
+            edges.append(self.edges.popleft())
+        return edges
+
+    def held(self) -> int:
+        with self._lock:
+            return len(self._counts)
+
+
+# The counter of this process; replaced after fork so a worker starts with no inherited state.
+counter = ReferenceCounter()
+
+
+def reset_counter() -> ReferenceCounter:
+    global counter
+    counter = ReferenceCounter()
+    return counter
+
+
+_collecting = threading.local()
+
+
+@contextlib.contextmanager
+def collect_refs():
+    """Allow ObjectRefs to be pickled; yields the list of the ids pickled meanwhile."""
+    outer = getattr(_collecting, "ids", None)
+    ids: list[str] = []
+    _collecting.ids = ids
+    try:
+        yield ids
+    finally:
+        _collecting.ids = outer
+
+
+class ObjectRef:
+    """A future for a value in the cluster's object store; ``get(ref)`` returns the value."""
+
+    __slots__ = ("_id", "_owner_hint", "__weakref__")
+
+    def __init__(self, object_id: str, owner_hint: str | None = None, _announce: bool = True):
+        self._id = object_id
+        self._owner_hint = owner_hint  # the task name that produces it, for reprs
+        counter.add(object_id, _announce)
+
+    def __del__(self):
+        try:
+            counter.remove(self._id)
+        except Exception:  # interpreter shutdown: module globals may be gone already
+            pass
+
+    def hex(self) -> str:
+        return self._id
+
+    def binary(self) -> bytes:
+        return self._id.encode()
+
+    def task_id(self) -> str:
+        return self._id
+
+    def __hash__(self) -> int:
+        return hash(self._id)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ObjectRef) and other._id == self._id
+
+    def __repr__(self) -> str:
+        return f"ObjectRef({self._id})"
+
+    def __bool__(self):
+        raise TypeError(
+            "An ObjectRef is a future, not a value, so it has no truth value. "
+            "Call ray.get(ref) to fetch the value, or compare it with `is not None`.")
+
+    def __reduce__(self):
+        ids = getattr(_collecting, "ids", None)
+        if ids is None:
+            raise TypeError(
+                f"{self!r} can only be pickled by the cluster (as a task argument, a return "
+                "value or inside ray.put); pickling it to a file or another program would "
+                "create a reference the cluster cannot track. Store ray.get(ref) instead.")
+        ids.append(self._id)
+        return (ObjectRef, (self._id, self._owner_hint))
+
+    def future(self) -> concurrent.futures.Future:
+        """A concurrent.futures.Future that completes with the value (or the task's error)."""
+        from jupyter_raylite.core import context
+        return context.current_runtime().future(self)
+
+    def __await__(self):
+        return asyncio.wrap_future(self.future()).__await__()

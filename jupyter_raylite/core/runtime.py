@@ -1,0 +1,204 @@
+"""The local cluster as the driver sees it: start it, talk to it, stop it without leftovers.
+
+``LocalCluster.start()`` returns at once: it launches the zygote (core/zygote.py), which forks the
+workers in the background, and starts the head thread (core/head.py).  A task submitted before
+any worker is up simply waits in the queue for the first one.
+
+``DriverClient`` is the driver's ``ClusterClient``: ``put`` and ``get`` touch the object
+directory directly (no trip through the head thread); submissions, cancellations and reference
+edges go through the head's inbox, in call order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from jupyter_raylite.core import object_store, refs
+from jupyter_raylite.core.client import ClusterClient, deadline_after
+from jupyter_raylite.core.head import DRIVER, Head
+from jupyter_raylite.core.serialization import Payload
+from jupyter_raylite.core.task_spec import TaskSpec
+from jupyter_raylite.exceptions import ObjectLostError, RaySystemError
+
+# A blocked get() wakes up at least this often, so that Ctrl-C / a kernel interrupt is seen
+# within this delay even if the platform does not interrupt lock waits.
+_INTERRUPT_CHECK = 0.1
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    num_cpus: float
+    num_gpus: float
+    resources: dict
+    memory: float
+    object_store_memory: int
+    namespace: str | None
+    log_to_driver: bool
+
+
+def print_output(task_id, name, pid, stream, text) -> None:
+    """Ray's log_to_driver: worker output on the driver's stdout/stderr, prefixed by its source."""
+    target = sys.stderr if stream == "stderr" else sys.stdout
+    prefix = f"({name} pid={pid}) "
+    lines = text.splitlines(keepends=True)
+    target.write("".join(prefix + line for line in lines))
+    if not text.endswith("\n"):
+        target.write("\n")
+    target.flush()
+
+
+def _discard_output(*_args) -> None:
+    pass
+
+
+class LocalCluster:
+    """One embedded cluster: a zygote process, its workers, and the head thread."""
+
+    def __init__(self, config: ClusterConfig, output_sink=None):
+        self.config = config
+        self.cluster_id = f"{os.getpid()}x{os.urandom(4).hex()}"
+        self.node_id = os.urandom(14).hex()
+        self.started_at = time.time()
+        sink = output_sink or (print_output if config.log_to_driver else _discard_output)
+        object_store.remove_orphaned_segments()
+        self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.zygote = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_raylite.core.zygote", str(zygote_end.fileno()),
+                 self.cluster_id],
+                pass_fds=(zygote_end.fileno(),), env=self._worker_environment(),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=None if os.environ.get("JUPYTER_RAYLITE_DEBUG") else subprocess.DEVNULL,
+                # Out of the kernel's process group: Jupyter's interrupt (SIGINT to the group)
+                # must not reach the workers.  Death of the driver is noticed through the
+                # control socket instead.
+                start_new_session=True)
+        finally:
+            zygote_end.close()
+        self.head = Head(self.cluster_id, self.total_resources(), self.control, sink)
+        self.client = DriverClient(self)
+        # The driver's reference edges join the head's inbox, so they stay in call order
+        # with submissions.
+        refs.counter.edges = self.head.inbox
+        refs.counter.on_edge = self.head.wake
+        self.head.start(warm_workers=max(int(config.num_cpus), 1))
+
+    def _worker_environment(self) -> dict:
+        env = dict(os.environ)
+        env["JUPYTER_RAYLITE_CLUSTER"] = self.cluster_id
+        env["JUPYTER_RAYLITE_NODE"] = json.dumps(
+            {"node_id": self.node_id, "resources": self.total_resources(),
+             "namespace": self.config.namespace})
+        # Workers import what the driver can import: modules next to the notebook, test
+        # modules, editable installs (Ray has the same rule for the driver's directory).
+        paths = [p or os.getcwd() for p in sys.path]
+        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+        return env
+
+    def total_resources(self) -> dict[str, float]:
+        config = self.config
+        total = {"CPU": float(config.num_cpus), "memory": float(config.memory),
+                 "object_store_memory": float(config.object_store_memory),
+                 "node:127.0.0.1": 1.0, "node:__internal_head__": 1.0}
+        if config.num_gpus:
+            total["GPU"] = float(config.num_gpus)
+        total.update({k: float(v) for k, v in config.resources.items()})
+        return total
+
+    def shutdown(self) -> None:
+        """Stop the head, kill every worker, remove every segment; returns when all are gone."""
+        refs.counter.edges = deque(maxlen=0)  # refs that die from now on have nowhere to go
+        refs.counter.on_edge = None
+        try:
+            self.control.send(pickle.dumps(("shutdown",)))
+        except OSError:
+            pass
+        self.head.stop()
+        try:
+            self.zygote.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.zygote.kill()
+            self.zygote.wait()
+        self.control.close()
+        self.head.objects.clear()
+        object_store.unlink_cluster_segments(self.cluster_id)
+
+
+class DriverClient(ClusterClient):
+    def __init__(self, cluster: LocalCluster):
+        super().__init__()
+        self.cluster = cluster
+        self.cluster_id = cluster.cluster_id
+        self.node_id = cluster.node_id
+        self.total = cluster.total_resources()
+        self.namespace_name = cluster.config.namespace
+        self.head = cluster.head
+        self.objects = cluster.head.objects
+
+    def _submit(self, spec: TaskSpec) -> None:
+        self.objects.expect(spec.return_ids, spec.task_id, DRIVER)
+        self.head.post(("submit", spec))
+
+    def _put(self, object_id: str, payload: Payload) -> None:
+        self.objects.add_ready(object_id, payload, DRIVER)
+
+    def _fetch(self, object_ids, timeout):
+        deadline = deadline_after(timeout)
+        with self.objects.changed:
+            while True:
+                payloads = []
+                for oid in object_ids:
+                    entry = self.objects.get_entry(oid)
+                    if entry is None:
+                        raise self._lost(oid)
+                    if entry.payload is None:
+                        break
+                    payloads.append(entry.payload)
+                else:
+                    return payloads
+                if not self._block(deadline):
+                    return None
+
+    def _wait(self, object_ids, num_returns, timeout):
+        deadline = deadline_after(timeout)
+        with self.objects.changed:
+            while True:
+                ready = {oid for oid in object_ids if self.objects.payload(oid) is not None}
+                if len(ready) >= num_returns or not self._block(deadline):
+                    return ready
+
+    def _block(self, deadline: float | None) -> bool:
+        """Wait for a change; False once the deadline has passed."""
+        if self.head._stopping:
+            raise RaySystemError("The cluster was shut down while waiting for objects.")
+        wait = _INTERRUPT_CHECK
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:
+                return False
+        self.objects.changed.wait(wait)
+        return True
+
+    def _lost(self, object_id: str) -> ObjectLostError:
+        return ObjectLostError(
+            f"Object {object_id} is not in this cluster: it was freed, or it was created by a "
+            "cluster that has since been shut down. Keep an ObjectRef alive for as long as you "
+            "need its value, and re-run the cell that created it after a restart.")
+
+    def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
+        self.head.post(("cancel", object_id, force, recursive))
+
+    def runtime_info(self) -> dict:
+        return {"task_id": None, "worker_id": "driver", "task_name": None, "resources": {}}
+
+    def available_resources(self) -> dict[str, float]:
+        available = self.head.scheduler.pool.statistics().available
+        return {k: v for k, v in available.items() if v > 0}

@@ -1,0 +1,65 @@
+"""What a submitted task is: its function, its arguments (with ObjectRef dependencies marked) and
+the ids of the objects it will return.  Built by whichever process submits (driver or worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jupyter_raylite.core.refs import ObjectRef, new_id
+from jupyter_raylite.core.serialization import Payload, serialize
+from jupyter_raylite.options import TaskOptions
+
+
+class ArgDependency:
+    """Stands in a pickled argument list for a top-level ObjectRef; the worker puts the value
+    there.  Refs nested inside containers are pickled as refs instead, as Ray does."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def __reduce__(self):
+        return (ArgDependency, (self.index,))
+
+
+@dataclass
+class TaskSpec:
+    task_id: str
+    function_id: str
+    name: str
+    args: Payload
+    dependencies: tuple[str, ...]
+    return_ids: tuple[str, ...]
+    options: TaskOptions
+    parent_task_id: str | None = None
+    function_blob: bytes | None = None  # sent with the first submission from each process
+    captured_refs: tuple[str, ...] = ()  # ObjectRefs the function's globals/closure capture
+
+
+def build_task_spec(function_id: str, name: str, args: tuple, kwargs: dict,
+                    options: TaskOptions, segment_for, parent_task_id: str | None) -> TaskSpec:
+    """Mark top-level ObjectRef arguments as dependencies and serialize the rest."""
+    dependencies: list[str] = []
+
+    def mark(value):
+        if type(value) is ObjectRef:
+            dependencies.append(value.hex())
+            return ArgDependency(len(dependencies) - 1)
+        return value
+
+    marked_args = tuple(mark(a) for a in args)
+    marked_kwargs = {k: mark(v) for k, v in kwargs.items()}
+    task_id = new_id("t")
+    payload = serialize((marked_args, marked_kwargs), segment_for(task_id),
+                        what=f"arguments of {name}()")
+    return_ids = tuple(f"{task_id}r{i}" for i in range(options.num_returns))
+    return TaskSpec(task_id, function_id, name, payload, tuple(dependencies), return_ids,
+                    options, parent_task_id)
+
+
+def resolve_arguments(args: tuple, kwargs: dict, values: list) -> tuple[tuple, dict]:
+    """Put dependency values in the places marked by ArgDependency."""
+    def fill(value):
+        return values[value.index] if type(value) is ArgDependency else value
+    return tuple(fill(a) for a in args), {k: fill(v) for k, v in kwargs.items()}

@@ -1,0 +1,113 @@
+"""One frozen options type for remote functions, validated in one place.
+
+``@remote(...)``, ``.options(...)`` and the runtime all speak ``TaskOptions``; nothing else
+repeats the option names.  Validation happens when the options are given, so a typo fails at
+the decorator or the ``.options()`` call, not later inside a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from typing import Any
+
+# Options Ray accepts on tasks that change nothing on a single-node embedded cluster.  They are
+# accepted so that Ray code runs unchanged; each is documented in README's API coverage.
+ACCEPTED_AND_IGNORED_TASK_OPTIONS = frozenset({
+    "scheduling_strategy", "runtime_env", "placement_group", "placement_group_bundle_index",
+    "placement_group_capture_child_tasks", "accelerator_type", "label_selector",
+    "enable_task_events", "_metadata", "concurrency_groups", "object_store_memory",
+    "_labels", "fallback_strategy", "tensor_transport",
+})
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskOptions:
+    """How a remote function's tasks run: what they need, how many results, how to retry."""
+
+    num_cpus: float = 1
+    num_gpus: float = 0
+    memory: float = 0
+    resources: tuple[tuple[str, float], ...] = ()
+    num_returns: int = 1
+    max_retries: int = 3
+    retry_exceptions: bool | tuple[type, ...] = False
+    name: str | None = None
+
+    @classmethod
+    def from_kwargs(cls, base: "TaskOptions | None" = None, **kwargs: Any) -> "TaskOptions":
+        """Validate user keyword options and return a new TaskOptions built on ``base``."""
+        base = base or cls()
+        valid = {f.name for f in dataclasses.fields(cls)}
+        updates = {}
+        for key, value in kwargs.items():
+            if key in ACCEPTED_AND_IGNORED_TASK_OPTIONS:
+                continue
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid option keyword {key!r} for remote functions. Valid ones are "
+                    f"{', '.join(sorted(valid | ACCEPTED_AND_IGNORED_TASK_OPTIONS))}.")
+            updates[key] = _check(key, value)
+        return dataclasses.replace(base, **updates)
+
+    def resource_demand(self) -> dict[str, float]:
+        """The resources one task holds while it runs, by Ray's resource names."""
+        demand = {"CPU": float(self.num_cpus), "GPU": float(self.num_gpus),
+                  "memory": float(self.memory)}
+        demand.update(self.resources)
+        return {k: v for k, v in demand.items() if v}
+
+
+def _check(key: str, value: Any) -> Any:
+    if key in ("num_cpus", "num_gpus", "memory"):
+        return _non_negative_number(key, value)
+    if key == "resources":
+        return _custom_resources(value)
+    if key == "num_returns":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"num_returns must be a non-negative int, got {value!r}.")
+        return value
+    if key == "max_retries":
+        if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+            raise ValueError(
+                f"max_retries must be an int >= -1 (-1 retries forever), got {value!r}.")
+        return value
+    if key == "retry_exceptions":
+        return _retry_exceptions(value)
+    if key == "name":
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"name must be a string, got {type(value).__name__}.")
+        return value
+    raise AssertionError(f"unhandled option {key}")  # every dataclass field has a branch
+
+
+def _non_negative_number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+        raise ValueError(f"{key} must be a non-negative number, got {value!r}.")
+    return value
+
+
+def _custom_resources(value: Any) -> tuple[tuple[str, float], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise TypeError(f"resources must be a dict of name to amount, got {type(value).__name__}.")
+    for name, amount in value.items():
+        if not isinstance(name, str):
+            raise TypeError(f"resource names must be strings, got {name!r}.")
+        if name in ("CPU", "GPU", "memory"):
+            raise ValueError(
+                f"Use the {'num_cpus' if name == 'CPU' else 'num_gpus' if name == 'GPU' else 'memory'}"
+                f" option instead of resources={{{name!r}: ...}}.")
+        _non_negative_number(f"resources[{name!r}]", amount)
+    return tuple(sorted(value.items()))
+
+
+def _retry_exceptions(value: Any) -> bool | tuple[type, ...]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(t, type) and issubclass(t, BaseException) for t in value):
+        return tuple(value)
+    raise TypeError(
+        f"retry_exceptions must be a bool or a list of exception types, got {value!r}.")
