@@ -329,5 +329,5 @@ class RuntimeContext:
 
 def get_runtime_context() -> RuntimeContext:
     runtime = context.current_runtime()
-    return RuntimeContext(runtime.runtime_info(), runtime.job_id(), runtime.node_id(),
-                          runtime.namespace())
+    return RuntimeContext(runtime.runtime_info(), runtime.cluster_id, runtime.node_id,
+                          runtime.namespace_name)

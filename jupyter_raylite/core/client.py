@@ -47,11 +47,6 @@ class ClusterClient:
                  "NodeManagerAddress": "127.0.0.1", "NodeManagerHostname": "localhost",
                  "NodeName": "127.0.0.1", "Resources": self.cluster_resources()}]
 
-    def job_id(self) -> str:
-        return self.cluster_id
-
-    def namespace(self) -> str | None:
-        return self.namespace_name
 
     # -- what subclasses provide --------------------------------------------------------------
     def _submit(self, spec: TaskSpec) -> None:

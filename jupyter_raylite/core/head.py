@@ -259,16 +259,17 @@ class Head:
 
     def _on_done(self, handle: WorkerHandle, task_id: str, status: str, payloads) -> None:
         self.scheduler.task_finished(handle.worker_id)
-        self._release_transit(handle)
         record = self.tasks.get(task_id)
         if record is None:
-            return
-        if status == "error" and self._retry_on_error(record, payloads):
-            return
-        if status == "cancelled" or record.cancel_requested:
+            pass
+        elif status == "error" and self._retry_on_error(record, payloads):
+            pass
+        elif status == "cancelled" or record.cancel_requested:
             self._finish(record, CANCELLED, [_cancelled(task_id)] * len(record.spec.return_ids))
         else:
             self._finish(record, FINISHED if status == "ok" else FAILED, payloads)
+        # Only now: the results above may contain refs that arrived in a get reply.
+        self._release_transit(handle)
 
     def _retry_on_error(self, record: TaskRecord, payloads) -> bool:
         retry = record.spec.options.retry_exceptions

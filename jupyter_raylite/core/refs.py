@@ -83,6 +83,23 @@ class ReferenceCounter:
             return len(self._counts)
 
 
+def split_edges(edges: list[tuple[str, str]]) -> tuple[list, list]:
+    """Order a worker's pending edges around the message they ride with.
+
+    Holds go before the message (a hold is always safe early), drops after it (the message
+    may pin the object, e.g. a result that contains the ref).  An id dropped and then held
+    again nets out to "still held" and sends nothing.
+    """
+    first: dict[str, str] = {}
+    last: dict[str, str] = {}
+    for edge, oid in edges:
+        first.setdefault(oid, edge)
+        last[oid] = edge
+    before = [("hold", oid) for oid, edge in first.items() if edge == "hold"]
+    after = [("drop", oid) for oid, edge in last.items() if edge == "drop"]
+    return before, after
+
+
 # The counter of this process; replaced after fork so a worker starts with no inherited state.
 counter = ReferenceCounter()
 

@@ -53,12 +53,14 @@ class WorkerClient(ClusterClient):
     def send(self, message) -> None:
         frame = protocol.dumps(message)
         with self._send_lock:
-            # Reference edges go first, so the head sees a "hold" before anything that might
-            # release the object's other pins.
-            edges = self.counter.take_edges()
-            if edges:
-                self.conn.send_bytes(protocol.dumps(("refs", edges)))
+            # Holds go first, so the head sees them before anything that might release the
+            # object's other pins; drops go last, after anything that might pin it anew.
+            before, after = refs.split_edges(self.counter.take_edges())
+            if before:
+                self.conn.send_bytes(protocol.dumps(("refs", before)))
             self.conn.send_bytes(frame)
+            if after:
+                self.conn.send_bytes(protocol.dumps(("refs", after)))
 
     def request(self, *message):
         request_id = next(self._request_ids)

@@ -1,0 +1,38 @@
+"""Run each compatibility test on jupyter_raylite and, where it is installed, on real Ray.
+
+The same test body runs against both: what passes on Ray is Ray's behaviour, and jupyter_raylite
+must match it.  One cluster per module and implementation (Ray takes seconds to start).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+IMPLEMENTATIONS = ["raylite"]
+if importlib.util.find_spec("ray") is not None:
+    IMPLEMENTATIONS.append("ray")
+
+NUM_CPUS = 4
+
+
+@pytest.fixture(scope="module", params=IMPLEMENTATIONS)
+def ray_impl(request):
+    if request.param == "raylite":
+        import jupyter_raylite as impl
+        impl.init(num_cpus=NUM_CPUS)
+    else:
+        import ray as impl
+        # Ray's workers import the test module by name unless it travels by value.
+        impl.cloudpickle.register_pickle_by_value(sys.modules[request.module.__name__])
+        impl.init(num_cpus=NUM_CPUS, include_dashboard=False, log_to_driver=False,
+                  configure_logging=False)
+    yield impl
+    impl.shutdown()
+
+
+@pytest.fixture
+def exceptions(ray_impl):
+    return ray_impl.exceptions
