@@ -23,7 +23,7 @@ class RemoteFunction:
         self._function = function
         self._options = options
         self.function_id = function_id or new_id("f")
-        self.function_name = getattr(function, "__qualname__", repr(function))
+        self.function_name = getattr(function, "__name__", repr(function))
         self._blob: bytes | None = None
         functools.update_wrapper(self, function)
 

@@ -235,4 +235,6 @@ def main(conn_fd: int, cluster_id: str, worker_id: str) -> int:
         worker.serve()
     except (EOFError, BrokenPipeError, ConnectionResetError):
         pass
+    except SystemExit as exc:  # sys.exit() inside a task: exit with its code, as Python would
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
