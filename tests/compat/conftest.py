@@ -20,14 +20,15 @@ NUM_CPUS = 4
 
 @pytest.fixture(scope="module", params=IMPLEMENTATIONS)
 def ray_impl(request):
+    num_cpus = getattr(request.module, "NUM_CPUS", NUM_CPUS)
     if request.param == "raylite":
         import jupyter_raylite as impl
-        impl.init(num_cpus=NUM_CPUS)
+        impl.init(num_cpus=num_cpus)
     else:
         import ray as impl
         # Ray's workers import the test module by name unless it travels by value.
         impl.cloudpickle.register_pickle_by_value(sys.modules[request.module.__name__])
-        impl.init(num_cpus=NUM_CPUS, include_dashboard=False, log_to_driver=False,
+        impl.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                   configure_logging=False)
     yield impl
     impl.shutdown()

@@ -1,0 +1,24 @@
+"""The public surface is pinned: adding or removing a name is a deliberate change."""
+
+import jupyter_raylite
+from jupyter_raylite import exceptions
+
+PUBLIC = {
+    "ObjectRef", "available_resources", "cancel", "cluster_resources", "exceptions", "get",
+    "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "nodes", "put", "remote",
+    "shutdown", "wait",
+}
+
+
+def test_public_api_names_are_pinned():
+    assert set(jupyter_raylite.__all__) == PUBLIC
+    for name in PUBLIC:
+        assert hasattr(jupyter_raylite, name)
+
+
+def test_public_api_exception_names_match_rays():
+    for name in ["RayError", "RayTaskError", "GetTimeoutError", "TaskCancelledError",
+                 "WorkerCrashedError", "ObjectLostError", "RayActorError", "ActorDiedError",
+                 "ObjectStoreFullError", "TaskUnschedulableError", "ObjectFreedError",
+                 "OwnerDiedError", "RaySystemError"]:
+        assert name in exceptions.__all__
