@@ -57,7 +57,16 @@ def write_segment(name: str, meta: bytes, buffers: list[memoryview]) -> SegmentL
     path = os.path.join(_SHM_DIR, name)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.ftruncate(fd, size)
+        # Allocating the pages up front is faster than growing the file while writing, and
+        # turns "no room in /dev/shm" into a clear error here instead of a SIGBUS later.
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            from jupyter_raylite.exceptions import ObjectStoreFullError
+            raise ObjectStoreFullError(
+                f"No room in {_SHM_DIR} for an object of {size / 2**20:.1f} MiB ({exc.strerror})."
+                " Free objects you no longer need (drop their ObjectRefs), or give the machine "
+                "more shared memory (in Docker: --shm-size).") from exc
         # pwrite copies straight from the caller's buffer into the page cache: one copy, no
         # page faults on a fresh mapping.
         _pwrite_all(fd, meta, 0)
