@@ -152,10 +152,12 @@ class DriverClient(ClusterClient):
 
     def _fetch(self, object_ids, timeout):
         deadline = deadline_after(timeout)
+        payloads = []
         with self.objects.changed:
             while True:
-                payloads = []
-                for oid in object_ids:
+                # Resume where the last pass stopped: rescanning from the start after every
+                # wake-up would make get() of n refs cost n^2.
+                for oid in object_ids[len(payloads):]:
                     entry = self.objects.get_entry(oid)
                     if entry is None:
                         raise self._lost(oid)

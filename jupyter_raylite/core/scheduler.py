@@ -18,7 +18,8 @@ Rules:
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import itertools
+from collections import deque
 from dataclasses import dataclass, field
 
 from jupyter_raylite.core.resources import ResourcePool
@@ -46,16 +47,35 @@ class Scheduler:
     def __init__(self, total: dict[str, float], new_worker_id):
         self.pool = ResourcePool(total)
         self._new_worker_id = new_worker_id
-        self._queue: OrderedDict[str, dict[str, float]] = OrderedDict()
+        # Runnable tasks, one FIFO per distinct demand ("shape"): a pass over the shapes, not
+        # over every queued task, keeps scheduling cheap with thousands of tasks queued.
+        self._queues: dict[tuple, deque] = {}
+        self._demands: dict[tuple, dict[str, float]] = {}
+        self._shape_of: dict[str, tuple] = {}
+        self._sequence = itertools.count()
         self.workers: dict[str, WorkerSlot] = {}
 
     # -- events -------------------------------------------------------------------------------
     def enqueue(self, task_id: str, demand: dict[str, float]) -> None:
-        self._queue[task_id] = demand
+        key = tuple(sorted(demand.items()))
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+            self._demands[key] = demand
+        queue.append((next(self._sequence), task_id))
+        self._shape_of[task_id] = key
 
     def dequeue(self, task_id: str) -> bool:
         """Drop a queued task (cancelled); False if it is not waiting in the queue."""
-        return self._queue.pop(task_id, None) is not None
+        key = self._shape_of.pop(task_id, None)
+        if key is None:
+            return False
+        queue = self._queues[key]
+        for item in queue:
+            if item[1] == task_id:
+                queue.remove(item)
+                return True
+        return False
 
     def worker_started(self, worker_id: str) -> None:
         self.workers[worker_id].started = True
@@ -97,32 +117,52 @@ class Scheduler:
     def schedule(self) -> tuple[list[Dispatch], list[str]]:
         """Assign runnable tasks to idle workers; return (dispatches, ids of workers to start)."""
         idle = [w for w in self.workers.values() if w.started and w.task_id is None]
-        starting = sum(1 for w in self.workers.values() if not w.started)
         dispatches: list[Dispatch] = []
-        # Tasks that fit but have no worker yet reserve their demand for the length of this
-        # call only, so that they ask for as many new workers as the resources allow, no more.
-        reserved: list[dict[str, float]] = []
-        for task_id, demand in list(self._queue.items()):
-            if not self.pool.fits(demand):
-                continue
-            if not idle:
-                self.pool.acquire(demand)
-                reserved.append(demand)
-                continue
-            slot = idle.pop()
-            del self._queue[task_id]
+        while idle:
+            key = self._oldest_fitting_shape()
+            if key is None:
+                break
+            _, task_id = self._queues[key].popleft()
+            del self._shape_of[task_id]
+            demand = self._demands[key]
             self.pool.acquire(demand)
+            slot = idle.pop()
             slot.task_id, slot.demand = task_id, demand
             dispatches.append(Dispatch(task_id, slot.worker_id))
+        return dispatches, self._workers_to_start(idle)
+
+    def _oldest_fitting_shape(self):
+        best, best_sequence = None, None
+        for key, queue in self._queues.items():
+            if queue and (best is None or queue[0][0] < best_sequence) \
+                    and self.pool.fits(self._demands[key]):
+                best, best_sequence = key, queue[0][0]
+        return best
+
+    def _workers_to_start(self, idle: list) -> list[str]:
+        """Workers for the tasks that fit the free resources but found no idle worker."""
+        if idle:
+            return []
+        room = MAX_WORKERS - len(self.workers)
+        starting = sum(1 for w in self.workers.values() if not w.started)
+        # Fitting tasks reserve their demand for the length of this call only, so that they
+        # ask for as many new workers as the resources allow, no more.
+        reserved: list[dict[str, float]] = []
+        for key, queue in self._queues.items():
+            demand = self._demands[key]
+            for _ in range(len(queue)):
+                if len(reserved) >= room + starting or not self.pool.fits(demand):
+                    break
+                self.pool.acquire(demand)
+                reserved.append(demand)
         for demand in reserved:
             self.pool.release(demand)
         to_start = []
-        room = MAX_WORKERS - len(self.workers)
         for _ in range(min(max(len(reserved) - starting, 0), room)):
             worker_id = self._new_worker_id()
             self.workers[worker_id] = WorkerSlot(worker_id)
             to_start.append(worker_id)
-        return dispatches, to_start
+        return to_start
 
     def add_workers(self, count: int) -> list[str]:
         """Start workers ahead of demand (the pool init() warms up)."""
@@ -136,7 +176,7 @@ class Scheduler:
     # -- views --------------------------------------------------------------------------------
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        return len(self._shape_of)
 
     def running_task(self, worker_id: str) -> str | None:
         slot = self.workers.get(worker_id)
