@@ -338,3 +338,24 @@ def test_exceptions_module_has_rays_classes(exceptions):
         assert issubclass(getattr(exceptions, name), exceptions.RayError)
     assert issubclass(exceptions.ActorDiedError, exceptions.RayActorError)
     assert issubclass(exceptions.GetTimeoutError, TimeoutError)
+
+
+def test_cancel_is_recursive_by_default(ray_impl, exceptions, tmp_path):
+    marker = tmp_path / "child finished"
+
+    @ray_impl.remote
+    def child(path):
+        time.sleep(2.0)
+        open(path, "w").close()
+
+    @ray_impl.remote
+    def parent(path):
+        return ray_impl.get(child.remote(path))
+
+    ref = parent.remote(str(marker))
+    time.sleep(1.0)  # parent and child both started
+    ray_impl.cancel(ref)
+    with pytest.raises((exceptions.TaskCancelledError, exceptions.RayTaskError)):
+        ray_impl.get(ref, timeout=30)
+    time.sleep(2.5)
+    assert not marker.exists()
