@@ -4,17 +4,18 @@
 and imports neither IPython nor ``ray``; the cluster starts with ``init()`` (or on first use).
 """
 
-from jupyter_raylite import exceptions
+from jupyter_raylite import actor, exceptions
+from jupyter_raylite.actor import method
 from jupyter_raylite.api import (
-    available_resources, cancel, cluster_resources, get, get_gpu_ids, get_runtime_context, init,
-    is_initialized, nodes, put, remote, shutdown, wait,
+    available_resources, cancel, cluster_resources, get, get_actor, get_gpu_ids,
+    get_runtime_context, init, is_initialized, kill, nodes, put, remote, shutdown, wait,
 )
 from jupyter_raylite.core.refs import ObjectRef
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ObjectRef", "available_resources", "cancel", "cluster_resources", "exceptions", "get",
-    "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "nodes", "put", "remote",
-    "shutdown", "wait",
+    "ObjectRef", "actor", "available_resources", "cancel", "cluster_resources", "exceptions",
+    "get", "get_actor", "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill",
+    "method", "nodes", "put", "remote", "shutdown", "wait",
 ]

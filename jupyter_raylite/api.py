@@ -16,7 +16,7 @@ import warnings
 
 from jupyter_raylite.core import context
 from jupyter_raylite.core.refs import ObjectRef
-from jupyter_raylite.options import TaskOptions
+from jupyter_raylite.options import ActorOptions, TaskOptions
 from jupyter_raylite.remote_function import RemoteFunction
 
 # Keyword arguments Ray's init() accepts that configure parts this runtime does not have (a
@@ -178,23 +178,27 @@ def is_initialized() -> bool:
 def remote(*args, **kwargs):
     """Make a function a remote function (a task); ``@remote`` or ``@remote(num_cpus=2, ...)``."""
     if len(args) == 1 and not kwargs and callable(args[0]):
-        return _make_remote(args[0], TaskOptions())
+        return _make_remote(args[0], {})
     if args:
         raise TypeError(
             "The @remote decorator must be applied either with no arguments and no "
             "parentheses, for example '@remote', or with keyword arguments only, for example "
             "'@remote(num_returns=2, num_cpus=1)'.")
-    options = TaskOptions.from_kwargs(**kwargs)
-    return lambda function_or_class: _make_remote(function_or_class, options)
+
+    def decorate(function_or_class):
+        return _make_remote(function_or_class, kwargs)
+    return decorate
 
 
-def _make_remote(function_or_class, options: TaskOptions):
+def _make_remote(function_or_class, options: TaskOptions | dict):
     if inspect.isclass(function_or_class):
-        raise NotImplementedError(
-            f"@remote on a class ({function_or_class.__name__}) makes an actor; actors are not "
-            "supported by this version yet.")
+        from jupyter_raylite.actor import ActorClass
+        actor_options = ActorOptions.from_kwargs(**(options if isinstance(options, dict) else {}))
+        return ActorClass(function_or_class, actor_options)
     if not callable(function_or_class):
         raise TypeError("@remote must decorate a function or a class.")
+    if isinstance(options, dict):
+        options = TaskOptions.from_kwargs(**options)
     return RemoteFunction(function_or_class, options)
 
 
@@ -270,6 +274,31 @@ def cancel(ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> No
     context.current_runtime().cancel(ref.hex(), force, recursive)
 
 
+def get_actor(name: str, namespace: str | None = None):
+    """The handle of the live actor called ``name`` (in ``namespace``, default: this job's)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("Please supply a non-empty value to get_actor")
+    info = context.current_runtime().get_actor(name, namespace)
+    if info is None:
+        raise ValueError(
+            f"Failed to look up actor with name '{name}'. This could because 1. You are trying "
+            "to look up a named actor you didn't create. 2. The named actor died. 3. You did "
+            "not use a namespace matching the namespace of the actor.")
+    from jupyter_raylite.actor import ActorHandle
+    return ActorHandle(*info)
+
+
+def kill(actor, *, no_restart: bool = True) -> None:
+    """Kill an actor's process at once; calls in flight and later ones raise ActorDiedError.
+    With ``no_restart=False`` an actor that has restarts left is restarted."""
+    from jupyter_raylite.actor import ActorHandle
+    if not isinstance(actor, ActorHandle):
+        raise ValueError(
+            f"ray.kill() only supported for actors. For tasks, try ray.cancel(). Got: "
+            f"{type(actor)}.")
+    context.current_runtime().kill_actor(actor._actor_id, no_restart)
+
+
 def cluster_resources() -> dict[str, float]:
     return context.current_runtime().cluster_resources()
 
@@ -312,7 +341,7 @@ class RuntimeContext:
         return self._info["task_name"]
 
     def get_actor_id(self) -> str | None:
-        return None
+        return self._info.get("actor_id")
 
     def get_assigned_resources(self) -> dict[str, float]:
         return dict(self._info["resources"])

@@ -111,3 +111,82 @@ def _retry_exceptions(value: Any) -> bool | tuple[type, ...]:
         return tuple(value)
     raise TypeError(
         f"retry_exceptions must be a bool or a list of exception types, got {value!r}.")
+
+
+# Actor options Ray accepts that change nothing on a single-node embedded cluster.
+ACCEPTED_AND_IGNORED_ACTOR_OPTIONS = frozenset({
+    "scheduling_strategy", "runtime_env", "placement_group", "placement_group_bundle_index",
+    "placement_group_capture_child_tasks", "accelerator_type", "label_selector",
+    "concurrency_groups", "max_pending_calls", "object_store_memory", "_metadata",
+    "enable_task_events", "allow_out_of_order_execution", "_labels",
+})
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorOptions:
+    """How an actor runs: what its process holds, how it restarts, how it is found."""
+
+    num_cpus: float | None = None  # None: needs no CPU while alive (Ray's default for actors)
+    num_gpus: float = 0
+    memory: float = 0
+    resources: tuple[tuple[str, float], ...] = ()
+    max_restarts: int = 0
+    max_task_retries: int = 0
+    max_concurrency: int | None = None  # None: 1, or 1000 for an async actor (Ray's defaults)
+    name: str | None = None
+    namespace: str | None = None
+    lifetime: str | None = None
+    get_if_exists: bool = False
+
+    @classmethod
+    def from_kwargs(cls, base: "ActorOptions | None" = None, **kwargs: Any) -> "ActorOptions":
+        base = base or cls()
+        valid = {f.name for f in dataclasses.fields(cls)}
+        updates = {}
+        for key, value in kwargs.items():
+            if key in ACCEPTED_AND_IGNORED_ACTOR_OPTIONS:
+                continue
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid option keyword {key!r} for actors. Valid ones are "
+                    f"{', '.join(sorted(valid | ACCEPTED_AND_IGNORED_ACTOR_OPTIONS))}.")
+            updates[key] = _check_actor(key, value)
+        return dataclasses.replace(base, **updates)
+
+    def resource_demand(self) -> dict[str, float]:
+        demand = {"CPU": float(self.num_cpus or 0), "GPU": float(self.num_gpus),
+                  "memory": float(self.memory)}
+        demand.update(self.resources)
+        return {k: v for k, v in demand.items() if v}
+
+    @property
+    def detached(self) -> bool:
+        return self.lifetime == "detached"
+
+
+def _check_actor(key: str, value: Any) -> Any:
+    if key in ("num_cpus", "num_gpus", "memory", "resources"):
+        return None if key == "num_cpus" and value is None else _check(key, value)
+    if key in ("max_restarts", "max_task_retries"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+            raise ValueError(f"{key} must be an int >= -1 (-1 means forever), got {value!r}.")
+        return value
+    if key == "max_concurrency":
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"max_concurrency must be a positive int, got {value!r}.")
+        return value
+    if key in ("name", "namespace"):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise TypeError(f"{key} must be a non-empty string, got {value!r}.")
+        return value
+    if key == "lifetime":
+        if value not in (None, "detached", "non_detached"):
+            raise ValueError(
+                f"lifetime must be None, 'detached' or 'non_detached', got {value!r}.")
+        return value
+    if key == "get_if_exists":
+        if not isinstance(value, bool):
+            raise TypeError(f"get_if_exists must be a bool, got {value!r}.")
+        return value
+    raise AssertionError(f"unhandled actor option {key}")  # every field has a branch

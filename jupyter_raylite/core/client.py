@@ -15,7 +15,9 @@ import time
 from jupyter_raylite.core import object_store
 from jupyter_raylite.core.refs import ObjectRef, new_id
 from jupyter_raylite.core.serialization import Payload, deserialize, serialize
-from jupyter_raylite.core.task_spec import TaskSpec, build_task_spec
+from jupyter_raylite.core.task_spec import (
+    ActorCallSpec, ActorSpec, TaskSpec, build_arguments, build_task_spec,
+)
 from jupyter_raylite.exceptions import GetTimeoutError, RayTaskError, TaskUnschedulableError
 
 
@@ -81,6 +83,39 @@ class ClusterClient:
         # The head counts the submitter as a holder of the returns already (no "hold" edge):
         # that closes the race where a fast task finishes before the edge would arrive.
         return [ObjectRef(oid, name, _announce=False) for oid in spec.return_ids]
+
+    # -- actors -------------------------------------------------------------------------------
+    def _create_actor(self, spec: ActorSpec) -> tuple[str, bool]:
+        """Hand an actor spec to the head; returns (actor id, whether it was created now)."""
+        raise NotImplementedError
+
+    def _submit_call(self, spec: ActorCallSpec) -> None:
+        raise NotImplementedError
+
+    def create_actor(self, actor_class, args, kwargs, options) -> tuple[str, bool]:
+        check_feasible(options, self.total, actor_class.class_name)
+        actor_id = new_id("a")
+        payload, dependencies = build_arguments(
+            f"{actor_class.class_name}.__init__", args, kwargs, self.segment_for, actor_id)
+        spec = ActorSpec(actor_id, actor_class.class_id, actor_class.class_name,
+                         actor_class.methods, actor_class.is_async, payload, dependencies,
+                         options, options.namespace or self.namespace_name)
+        with self._sent_lock:
+            first = actor_class.class_id not in self._sent_functions
+            self._sent_functions.add(actor_class.class_id)
+        if first:
+            spec.class_blob, spec.captured_refs = actor_class.class_blob()
+        return self._create_actor(spec)
+
+    def submit_actor_call(self, actor_id: str, class_name: str, method: str, args, kwargs,
+                          options) -> list[ObjectRef]:
+        name = f"{class_name}.{method}"
+        task_id = new_id("t")
+        payload, dependencies = build_arguments(name, args, kwargs, self.segment_for, task_id)
+        return_ids = tuple(f"{task_id}r{i}" for i in range(options.num_returns))
+        self._submit_call(ActorCallSpec(task_id, actor_id, name, method, payload, dependencies,
+                                        return_ids, self.current_task_id))
+        return [ObjectRef(oid, name, _announce=False) for oid in return_ids]
 
     def put(self, value) -> ObjectRef:
         if isinstance(value, ObjectRef):

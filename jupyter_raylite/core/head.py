@@ -20,6 +20,7 @@ reports; a task whose dependencies failed fails with their error without running
 
 from __future__ import annotations
 
+import concurrent.futures
 import heapq
 import itertools
 import logging
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait as wait_for_any
 
 from jupyter_raylite.core import protocol
+from jupyter_raylite.core.actors import PENDING, ActorSupervisor
 from jupyter_raylite.core.objects import ObjectDirectory
 from jupyter_raylite.core.scheduler import Scheduler
 from jupyter_raylite.core.serialization import Payload, serialize
@@ -72,6 +74,7 @@ class WorkerHandle:
     functions: set = field(default_factory=set)
     transit: list = field(default_factory=list)  # object ids pinned for a get reply
     closed_at: float | None = None
+    actor_id: str | None = None  # set for a worker dedicated to one actor
 
 
 @dataclass
@@ -110,6 +113,7 @@ class Head:
         self._stopping = False
         self.finished_count = 0
         self.thread = threading.Thread(target=self._loop, name="raylite-head", daemon=True)
+        self.actors = ActorSupervisor(self)
 
     # -- called from driver threads -----------------------------------------------------------
     def wake(self) -> None:
@@ -124,6 +128,12 @@ class Head:
     def post(self, message) -> None:
         self.inbox.append(message)
         self.wake()
+
+    def call(self, function, *args):
+        """Run ``function(*args)`` on the head thread and return its result (or raise)."""
+        future = concurrent.futures.Future()
+        self.post(("call", function, args, future))
+        return future.result()
 
     def start(self, warm_workers: int) -> None:
         for worker_id in self.scheduler.add_workers(warm_workers):
@@ -187,6 +197,18 @@ class Head:
                 self._on_submit(message[1], DRIVER)
             elif kind == "cancel":
                 self.cancel(*message[1:])
+            elif kind == "actor_call":
+                self.actors.submit(message[1], DRIVER)
+            elif kind == "create_actor":
+                self.actors.create(message[1], DRIVER, registered=True)
+            elif kind == "kill_actor":
+                self.actors.kill(*message[1:])
+            elif kind == "call":
+                _, function, args, future = message
+                try:
+                    future.set_result(function(*args))
+                except Exception as exc:  # the caller's error, raised in the caller's thread
+                    future.set_exception(exc)
             elif kind == "stop":
                 self._stopping = True
 
@@ -227,10 +249,19 @@ class Head:
         record.state = QUEUED
         self.scheduler.enqueue(record.spec.task_id, record.spec.options.resource_demand())
 
-    def _on_object_ready(self, object_id: str) -> None:
+    def wait_for_object(self, object_id: str, waiter) -> None:
+        self._waiters.setdefault(object_id, []).append(waiter)
+
+    def object_ready(self, object_id: str) -> None:
         for item in self._waiters.pop(object_id, ()):
             if isinstance(item, Waiter):
                 self._check_waiter(item)
+                continue
+            if isinstance(item, tuple):  # ("actor", actor_id): its constructor or next call
+                record = self.actors.actors.get(item[1])
+                if record is not None:
+                    self.actors.try_start(record) if record.state == PENDING \
+                        else self.actors.pump(record)
                 continue
             record = self.tasks.get(item)
             if record is None or record.state != WAITING:
@@ -240,6 +271,7 @@ class Head:
                 self._make_runnable(record)
 
     def _schedule(self) -> None:
+        self.actors.retry_pending()
         dispatches, to_start = self.scheduler.schedule()
         for worker_id in to_start:
             self._start_worker(worker_id)
@@ -254,7 +286,7 @@ class Head:
             blob = self.functions[spec.function_id]
             handle.functions.add(spec.function_id)
         deps = [self.objects.payload(oid) for oid in spec.dependencies]
-        self._send(handle, ("run", spec.task_id, spec.function_id, blob, spec.name, spec.args,
+        self.send(handle, ("run", spec.task_id, spec.function_id, blob, spec.name, spec.args,
                             deps, spec.return_ids, spec.options.resource_demand()))
 
     def _on_done(self, handle: WorkerHandle, task_id: str, status: str, payloads) -> None:
@@ -295,7 +327,7 @@ class Head:
         self.finished_count += 1
         for oid, payload in zip(spec.return_ids, payloads):
             self.objects.fill(oid, payload)
-            self._on_object_ready(oid)
+            self.object_ready(oid)
         self.objects.pin(spec.dependencies, -1)
         self.objects.pin(spec.args.contained, -1)
         if spec.args.segment is not None:
@@ -306,8 +338,12 @@ class Head:
 
     def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
         task_id = self.objects.producer(object_id)
-        if task_id is not None:
+        if task_id is None:
+            return
+        if task_id in self.tasks:
             self.cancel_task(task_id, force, recursive)
+        else:
+            self.actors.cancel(task_id)
 
     def cancel_task(self, task_id: str, force: bool, recursive: bool) -> None:
         record = self.tasks.get(task_id)
@@ -332,6 +368,12 @@ class Head:
                     pass
 
     # -- workers ------------------------------------------------------------------------------
+    def start_actor_worker(self, actor_id: str) -> str:
+        worker_id = f"a{next(self._worker_ids)}"
+        self._start_worker(worker_id)
+        self.workers[worker_id].actor_id = actor_id
+        return worker_id
+
     def _start_worker(self, worker_id: str) -> None:
         head_end, worker_end = socket.socketpair()
         try:
@@ -343,7 +385,7 @@ class Head:
         self.workers[worker_id] = handle
         self._by_conn[handle.conn] = handle
 
-    def _send(self, handle: WorkerHandle, message) -> None:
+    def send(self, handle: WorkerHandle, message) -> None:
         try:
             handle.conn.send_bytes(protocol.dumps(message))
         except OSError:
@@ -368,12 +410,16 @@ class Head:
             for edge, oid in message[1]:
                 (self.objects.hold if edge == "hold" else self.objects.drop)(wid, oid)
         elif kind == "done":
-            self._on_done(handle, *message[1:])
+            if handle.actor_id is not None:
+                self.actors.on_call_done(self.actors.actors[handle.actor_id], message[1],
+                                         message[3])
+            else:
+                self._on_done(handle, *message[1:])
         elif kind == "submit":
             self._on_submit(message[1], wid)
         elif kind == "put":
             self.objects.add_ready(message[1], message[2], wid)
-            self._on_object_ready(message[1])
+            self.object_ready(message[1])
         elif kind == "output":
             self._output_sink(message[1], message[2], handle.pid, message[3], message[4])
         elif kind in ("get", "wait"):
@@ -382,10 +428,32 @@ class Head:
             self.cancel(*message[1:])
         elif kind == "resources":
             available = self.scheduler.pool.statistics().available
-            self._send(handle, ("reply", message[1], {k: v for k, v in available.items() if v > 0}))
+            self.send(handle, ("reply", message[1], {k: v for k, v in available.items() if v > 0}))
         elif kind == "ready":
             handle.pid = message[1]
-            self.scheduler.worker_started(wid)
+            if handle.actor_id is not None:
+                self.actors.on_worker_ready(self.actors.actors[handle.actor_id], handle)
+            else:
+                self.scheduler.worker_started(wid)
+        elif kind in ("actor_ready", "actor_init_failed"):
+            self.actors.on_init_done(self.actors.actors[handle.actor_id],
+                                     message[1] if kind == "actor_init_failed" else None)
+        elif kind == "actor_exit":
+            self.actors.on_exit_requested(self.actors.actors[handle.actor_id])
+        elif kind == "actor_call":
+            self.actors.submit(message[1], wid)
+        elif kind == "create_actor":
+            self.actors.create(message[1], wid, registered=False)
+        elif kind == "create_named_actor":
+            try:
+                result = self.actors.create(message[2], wid, registered=False)
+            except ValueError as exc:
+                result = str(exc)
+            self.send(handle, ("reply", message[1], result))
+        elif kind == "get_actor":
+            self.send(handle, ("reply", message[1], self.actors.lookup(*message[2:])))
+        elif kind == "kill_actor":
+            self.actors.kill(*message[1:])
         else:
             raise RuntimeError(f"unknown message from worker {wid}: {kind!r}")
 
@@ -435,7 +503,7 @@ class Head:
             self.objects.pin(inner, +1)
             handle.transit.extend(inner)
         self.scheduler.worker_unblocked(waiter.worker_id)
-        self._send(handle, ("reply", waiter.request_id, result))
+        self.send(handle, ("reply", waiter.request_id, result))
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -491,9 +559,14 @@ class Head:
         if self.workers.pop(handle.worker_id, None) is None:
             return
         self._by_conn.pop(handle.conn, None)
-        task_id = self.scheduler.worker_died(handle.worker_id)
         self._release_transit(handle)
         self.objects.drop_holder(handle.worker_id)
+        if handle.actor_id is not None:
+            if not self._stopping:
+                self.actors.on_worker_gone(self.actors.actors[handle.actor_id],
+                                           describe_exit(exit_code))
+            return
+        task_id = self.scheduler.worker_died(handle.worker_id)
         record = self.tasks.get(task_id) if task_id else None
         if record is None or self._stopping:
             return

@@ -77,7 +77,7 @@ class LocalModeClient(ClusterClient):
 
     def runtime_info(self) -> dict:
         return {"task_id": None, "worker_id": "driver", "task_name": self._task_name,
-                "resources": {}}
+                "actor_id": None, "resources": {}}
 
     def shutdown(self) -> None:
         self._objects.clear()

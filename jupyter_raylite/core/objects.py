@@ -46,6 +46,9 @@ class ObjectDirectory:
         self._entries: dict[str, ObjectEntry] = {}
         self._held_by: dict[str, set[str]] = {}  # process id -> object ids it holds
         self._shm_bytes = 0
+        # Called (under the lock, on the head thread or a driver thread) when an actor's entry
+        # is freed: the actor has no handle left.
+        self.on_free = None
 
     # -- creating and filling -----------------------------------------------------------------
     def expect(self, object_ids, task_id: str, holder: str) -> None:
@@ -136,6 +139,8 @@ class ObjectDirectory:
         _discard(payload)
         for inner in payload.contained:
             self._pin(inner, -1)
+        if object_id[0] == "a" and self.on_free is not None:
+            self.on_free(object_id)
 
     # -- reading ------------------------------------------------------------------------------
     def get_entry(self, object_id: str) -> ObjectEntry | None:

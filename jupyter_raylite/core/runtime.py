@@ -67,6 +67,8 @@ class LocalCluster:
         self.cluster_id = f"{os.getpid()}x{os.urandom(4).hex()}"
         self.node_id = os.urandom(14).hex()
         self.started_at = time.time()
+        # Ray gives a job without a namespace an anonymous one of its own.
+        self.namespace = config.namespace or f"anonymous-{self.cluster_id}"
         sink = output_sink or (print_output if config.log_to_driver else _discard_output)
         object_store.remove_orphaned_segments()
         self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -96,7 +98,7 @@ class LocalCluster:
         env["JUPYTER_RAYLITE_CLUSTER"] = self.cluster_id
         env["JUPYTER_RAYLITE_NODE"] = json.dumps(
             {"node_id": self.node_id, "resources": self.total_resources(),
-             "namespace": self.config.namespace})
+             "namespace": self.namespace})
         # Workers import what the driver can import: modules next to the notebook, test
         # modules, editable installs (Ray has the same rule for the driver's directory).
         paths = [p or os.getcwd() for p in sys.path]
@@ -139,7 +141,7 @@ class DriverClient(ClusterClient):
         self.cluster_id = cluster.cluster_id
         self.node_id = cluster.node_id
         self.total = cluster.total_resources()
-        self.namespace_name = cluster.config.namespace
+        self.namespace_name = cluster.namespace
         self.head = cluster.head
         self.objects = cluster.head.objects
 
@@ -198,8 +200,27 @@ class DriverClient(ClusterClient):
     def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
         self.head.post(("cancel", object_id, force, recursive))
 
+    def _create_actor(self, spec) -> tuple[str, bool]:
+        if spec.options.name is not None:
+            # A name needs an answer now (taken? get_if_exists?): ask the head thread.
+            return self.head.call(self.head.actors.create, spec, DRIVER, False)
+        self.head.actors.register_driver_actor(spec.actor_id)
+        self.head.post(("create_actor", spec))
+        return spec.actor_id, True
+
+    def _submit_call(self, spec) -> None:
+        self.objects.expect(spec.return_ids, spec.task_id, DRIVER)
+        self.head.post(("actor_call", spec))
+
+    def kill_actor(self, actor_id: str, no_restart: bool) -> None:
+        self.head.post(("kill_actor", actor_id, no_restart))
+
+    def get_actor(self, name: str, namespace: str | None):
+        return self.head.call(self.head.actors.lookup, name, namespace or self.namespace_name)
+
     def runtime_info(self) -> dict:
-        return {"task_id": None, "worker_id": "driver", "task_name": None, "resources": {}}
+        return {"task_id": None, "worker_id": "driver", "task_name": None, "actor_id": None,
+                "resources": {}}
 
     def available_resources(self) -> dict[str, float]:
         available = self.head.scheduler.pool.statistics().available

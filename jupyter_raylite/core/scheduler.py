@@ -86,8 +86,8 @@ class Scheduler:
         slot.task_id, slot.demand, slot.blocked = None, {}, False
 
     def worker_blocked(self, worker_id: str) -> None:
-        slot = self.workers[worker_id]
-        if slot.task_id is not None and not slot.blocked:
+        slot = self.workers.get(worker_id)  # actors' workers are not in the pool
+        if slot is not None and slot.task_id is not None and not slot.blocked:
             slot.blocked = True
             self.pool.release(_cpu_part(slot.demand))
 

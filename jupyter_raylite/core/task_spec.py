@@ -40,21 +40,10 @@ class TaskSpec:
 def build_task_spec(function_id: str, name: str, args: tuple, kwargs: dict,
                     options: TaskOptions, segment_for, parent_task_id: str | None) -> TaskSpec:
     """Mark top-level ObjectRef arguments as dependencies and serialize the rest."""
-    dependencies: list[str] = []
-
-    def mark(value):
-        if type(value) is ObjectRef:
-            dependencies.append(value.hex())
-            return ArgDependency(len(dependencies) - 1)
-        return value
-
-    marked_args = tuple(mark(a) for a in args)
-    marked_kwargs = {k: mark(v) for k, v in kwargs.items()}
     task_id = new_id("t")
-    payload = serialize((marked_args, marked_kwargs), segment_for(task_id),
-                        what=f"arguments of {name}()")
+    payload, dependencies = build_arguments(name, args, kwargs, segment_for, task_id)
     return_ids = tuple(f"{task_id}r{i}" for i in range(options.num_returns))
-    return TaskSpec(task_id, function_id, name, payload, tuple(dependencies), return_ids,
+    return TaskSpec(task_id, function_id, name, payload, dependencies, return_ids,
                     options, parent_task_id)
 
 
@@ -63,3 +52,49 @@ def resolve_arguments(args: tuple, kwargs: dict, values: list) -> tuple[tuple, d
     def fill(value):
         return values[value.index] if type(value) is ArgDependency else value
     return tuple(fill(a) for a in args), {k: fill(v) for k, v in kwargs.items()}
+
+
+@dataclass
+class ActorSpec:
+    """An actor to create: its class, constructor arguments, options and how to find it."""
+
+    actor_id: str
+    class_id: str
+    class_name: str
+    methods: dict
+    is_async: bool
+    args: Payload
+    dependencies: tuple[str, ...]
+    options: object  # ActorOptions
+    namespace: str | None
+    class_blob: bytes | None = None
+    captured_refs: tuple[str, ...] = ()
+
+
+@dataclass
+class ActorCallSpec:
+    """One method call on an actor."""
+
+    task_id: str
+    actor_id: str
+    name: str  # "Class.method", for output prefixes and errors
+    method: str
+    args: Payload
+    dependencies: tuple[str, ...]
+    return_ids: tuple[str, ...]
+    parent_task_id: str | None = None
+
+
+def build_arguments(name: str, args: tuple, kwargs: dict, segment_for, task_id: str):
+    """Serialize call arguments with top-level ObjectRefs marked as dependencies."""
+    dependencies: list[str] = []
+
+    def mark(value):
+        if type(value) is ObjectRef:
+            dependencies.append(value.hex())
+            return ArgDependency(len(dependencies) - 1)
+        return value
+
+    marked = (tuple(mark(a) for a in args), {k: mark(v) for k, v in kwargs.items()})
+    payload = serialize(marked, segment_for(task_id), what=f"arguments of {name}()")
+    return payload, tuple(dependencies)

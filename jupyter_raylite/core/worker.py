@@ -1,15 +1,20 @@
-"""A worker process: receive a task, run it, send back its results; serve nested calls.
+"""A worker process: run tasks, or host one actor; serve the nested calls they make.
 
-    head --("run", ...)--> worker main loop --> user function
-                                 |                  | ray.get / .remote() / put inside the task
-                                 |                  v
-                                 +----------- WorkerClient --("get"/"submit"/...)--> head
-    head <--("done", task_id, status, payloads)-----+
+    head --("run" | "actor_init" | "call")--> worker main loop --> user code
+                                   |                 | ray.get / .remote() / put inside it
+                                   |                 v
+                                   +-------- WorkerClient --("get"/"submit"/...)--> head
+    head <--("done", task_id, status, payloads)------+
 
-The worker is single-threaded as far as the head is concerned: it runs one task at a time and
-only its main thread reads the connection, so a request made inside a task reads its reply
-directly.  Output written to ``sys.stdout``/``sys.stderr`` inside a task travels to the head as
-"output" messages tagged with the task, never through inherited file descriptors.
+A task worker and a sequential actor run user code on the main thread, which is also the only
+reader of the connection: a request made inside the code reads its reply directly and keeps
+anything else that arrives meanwhile (pipelined actor calls) in a backlog for later.  A
+threaded actor (``max_concurrency > 1``) runs calls on a thread pool and an async actor on an
+event loop thread; then the main thread only reads, and hands each reply to the thread that
+waits for it.
+
+Output written to ``sys.stdout``/``sys.stderr`` travels to the head as "output" messages tagged
+with the running task, never through inherited file descriptors.
 
 Cancellation arrives as SIGINT, sent by the head to this process only (workers live in the
 zygote's session, outside the kernel's process group).  It raises KeyboardInterrupt only while
@@ -18,21 +23,28 @@ a task runs; between tasks it is ignored.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import inspect
 import io
-import json
 import itertools
+import json
 import os
 import signal
 import sys
 import threading
 import traceback
+from collections import deque
 from multiprocessing.connection import Connection
 
 from jupyter_raylite.core import context, protocol, refs
 from jupyter_raylite.core.client import ClusterClient
 from jupyter_raylite.core.serialization import Payload, SerializationError, deserialize, serialize
-from jupyter_raylite.core.task_spec import TaskSpec, resolve_arguments
+from jupyter_raylite.core.task_spec import resolve_arguments
 from jupyter_raylite.exceptions import RayTaskError
+
+# Ray's default number of concurrent calls of an async actor.
+ASYNC_ACTOR_DEFAULT_CONCURRENCY = 1000
 
 
 class WorkerClient(ClusterClient):
@@ -44,12 +56,32 @@ class WorkerClient(ClusterClient):
         node = json.loads(os.environ["JUPYTER_RAYLITE_NODE"])
         self.node_id, self.total = node["node_id"], node["resources"]
         self.namespace_name = node["namespace"]
-        self.current_task_name: str | None = None
-        self.current_demand: dict[str, float] = {}
+        self.actor_id: str | None = None
+        self.actor_class_name: str | None = None
+        self.concurrent = False  # True once a threaded or async actor runs here
+        self.backlog: deque = deque()
+        self._local = threading.local()
         self._send_lock = threading.Lock()
         self._request_ids = itertools.count()
+        self._replies: dict[int, concurrent.futures.Future] = {}
         self.counter = refs.reset_counter()
 
+    # -- what runs where (per thread: threaded actors run several calls at once) -------------
+    @property
+    def current_task_id(self) -> str | None:
+        return getattr(self._local, "task_id", None)
+
+    @property
+    def current_task_name(self) -> str | None:
+        return getattr(self._local, "task_name", None) or self.actor_class_name
+
+    def enter_task(self, task_id, name, demand) -> None:
+        self._local.task_id, self._local.task_name, self._local.demand = task_id, name, demand
+
+    def leave_task(self) -> None:
+        self._local.task_id = self._local.task_name = None
+
+    # -- the wire -----------------------------------------------------------------------------
     def send(self, message) -> None:
         frame = protocol.dumps(message)
         with self._send_lock:
@@ -64,13 +96,24 @@ class WorkerClient(ClusterClient):
 
     def request(self, *message):
         request_id = next(self._request_ids)
+        if self.concurrent:
+            future = self._replies[request_id] = concurrent.futures.Future()
+            self.send((message[0], request_id, *message[1:]))
+            return future.result()
         self.send((message[0], request_id, *message[1:]))
         while True:
             reply = protocol.loads(self.conn.recv_bytes())
             if reply[0] == "reply" and reply[1] == request_id:
                 return reply[2]
+            self.backlog.append(reply)  # e.g. the next pipelined actor call
 
-    def _submit(self, spec: TaskSpec) -> None:
+    def on_reply(self, request_id: int, result) -> None:
+        future = self._replies.pop(request_id, None)
+        if future is not None:
+            future.set_result(result)
+
+    # -- ClusterClient hooks ------------------------------------------------------------------
+    def _submit(self, spec) -> None:
         self.send(("submit", spec))
 
     def _put(self, object_id: str, payload: Payload) -> None:
@@ -82,6 +125,24 @@ class WorkerClient(ClusterClient):
     def _wait(self, object_ids, num_returns, timeout):
         return self.request("wait", object_ids, num_returns, timeout)
 
+    def _create_actor(self, spec) -> tuple[str, bool]:
+        if spec.options.name is None:
+            self.send(("create_actor", spec))
+            return spec.actor_id, True
+        result = self.request("create_named_actor", spec)
+        if isinstance(result, str):
+            raise ValueError(result)
+        return tuple(result)
+
+    def _submit_call(self, spec) -> None:
+        self.send(("actor_call", spec))
+
+    def kill_actor(self, actor_id: str, no_restart: bool) -> None:
+        self.send(("kill_actor", actor_id, no_restart))
+
+    def get_actor(self, name: str, namespace: str | None):
+        return self.request("get_actor", name, namespace or self.namespace_name)
+
     def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
         self.send(("cancel", object_id, force, recursive))
 
@@ -90,7 +151,8 @@ class WorkerClient(ClusterClient):
 
     def runtime_info(self) -> dict:
         return {"task_id": self.current_task_id, "worker_id": self.worker_id,
-                "task_name": self.current_task_name, "resources": dict(self.current_demand)}
+                "task_name": self.current_task_name, "actor_id": self.actor_id,
+                "resources": dict(getattr(self._local, "demand", None) or {})}
 
 
 class TaskOutput(io.TextIOBase):
@@ -99,7 +161,7 @@ class TaskOutput(io.TextIOBase):
     def __init__(self, client: WorkerClient, stream: str):
         self._client = client
         self._stream = stream
-        self._pending = ""
+        self._pending = threading.local()
 
     @property
     def encoding(self):
@@ -109,20 +171,22 @@ class TaskOutput(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
-        self._pending += text
-        if "\n" in self._pending:
-            complete, _, self._pending = self._pending.rpartition("\n")
+        pending = getattr(self._pending, "text", "") + text
+        if "\n" in pending:
+            complete, _, pending = pending.rpartition("\n")
             self._emit(complete + "\n")
+        self._pending.text = pending
         return len(text)
 
     def flush(self) -> None:
-        if self._pending:
-            text, self._pending = self._pending, ""
+        text = getattr(self._pending, "text", "")
+        if text:
+            self._pending.text = ""
             self._emit(text)
 
     def _emit(self, text: str) -> None:
         client = self._client
-        client.send(("output", client.current_task_id, client.current_task_name,
+        client.send(("output", client.current_task_id, client.current_task_name or "worker",
                      self._stream, text))
 
 
@@ -131,43 +195,53 @@ class Worker:
         self.client = client
         self.functions: dict[str, object] = {}
         self.running = False
+        self.instance = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._semaphore: asyncio.Semaphore | None = None
 
     def on_sigint(self, signum, frame):
         if self.running:
             raise KeyboardInterrupt("task cancelled")
 
     def serve(self) -> None:
-        conn = self.client.conn
-        self.client.send(("ready", os.getpid()))
+        client = self.client
+        client.send(("ready", os.getpid()))
         while True:
-            try:
-                message = protocol.loads(conn.recv_bytes())
-            except (EOFError, OSError):
-                return
-            if message[0] == "run":
+            if client.backlog:
+                message = client.backlog.popleft()
+            else:
+                try:
+                    message = protocol.loads(client.conn.recv_bytes())
+                except (EOFError, OSError):
+                    return
+            kind = message[0]
+            if kind == "run":
                 self.run(*message[1:])
-            elif message[0] == "exit":
+            elif kind == "call":
+                self.dispatch_call(*message[1:])
+            elif kind == "reply":
+                client.on_reply(message[1], message[2])
+            elif kind == "actor_init":
+                self.init_actor(*message[1:])
+            elif kind == "exit":
                 return
 
+    # -- tasks --------------------------------------------------------------------------------
     def run(self, task_id, function_id, function_blob, name, args_payload, dep_payloads,
             return_ids, demand) -> None:
         client = self.client
-        client.current_task_id, client.current_task_name = task_id, name
-        client.current_demand = demand
+        client.enter_task(task_id, name, demand)
         status, payloads = "ok", []
         try:
             self.running = True
             try:
                 function = self._function(function_id, function_blob)
-                args, kwargs = deserialize(args_payload)
-                values = [client.materialize(p) for p in dep_payloads]
-                args, kwargs = resolve_arguments(args, kwargs, values)
+                args, kwargs = self._arguments(args_payload, dep_payloads)
                 result = function(*args, **kwargs)
             finally:
                 self.running = False
-            payloads = [serialize(v, client.segment_for(oid), what=f"return value of {name}()")
-                        for v, oid in zip(_split_returns(result, len(return_ids), name),
-                                          return_ids)]
+            payloads = _serialize_returns(client, result, return_ids, name)
         except KeyboardInterrupt:
             status = "cancelled"
         except SystemExit:
@@ -176,12 +250,16 @@ class Worker:
             status = "error"
             payloads = [_error_payload(name, exc)] * len(return_ids)
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            client.current_task_id = client.current_task_name = None
+            _flush_output()
+            client.leave_task()
         # Drop our references to arguments and results before the edges are flushed.
-        args = kwargs = values = result = None  # noqa: F841
+        args = kwargs = result = None  # noqa: F841
         client.send(("done", task_id, status, payloads))
+
+    def _arguments(self, args_payload: Payload, dep_payloads) -> tuple[tuple, dict]:
+        args, kwargs = deserialize(args_payload)
+        values = [self.client.materialize(p) for p in dep_payloads]
+        return resolve_arguments(args, kwargs, values)
 
     def _function(self, function_id: str, blob: bytes | None):
         function = self.functions.get(function_id)
@@ -190,6 +268,108 @@ class Worker:
                 raise RuntimeError(f"function {function_id} was never shipped to this worker")
             function = self.functions[function_id] = deserialize(Payload(blob))
         return function
+
+    # -- actors -------------------------------------------------------------------------------
+    def init_actor(self, actor_id, class_name, class_blob, args_payload, dep_payloads,
+                   max_concurrency, is_async) -> None:
+        client = self.client
+        client.actor_id, client.actor_class_name = actor_id, class_name
+        name = f"{class_name}.__init__"
+        client.enter_task(actor_id, name, {})
+        try:
+            cls = deserialize(Payload(class_blob))
+            args, kwargs = self._arguments(args_payload, dep_payloads)
+            self.instance = cls(*args, **kwargs)
+        except BaseException as exc:
+            _flush_output()
+            client.send(("actor_init_failed", _error_payload(name, exc)))
+            return
+        finally:
+            client.leave_task()
+        _flush_output()
+        if is_async:
+            self._start_event_loop(max_concurrency or ASYNC_ACTOR_DEFAULT_CONCURRENCY)
+        elif (max_concurrency or 1) > 1:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_concurrency, thread_name_prefix="raylite-actor")
+        client.concurrent = self._loop is not None or self._executor is not None
+        client.send(("actor_ready",))
+
+    def _start_event_loop(self, concurrency: int) -> None:
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def run_loop():
+            asyncio.set_event_loop(loop)
+            self._semaphore = asyncio.Semaphore(concurrency)
+            started.set()
+            loop.run_forever()
+
+        threading.Thread(target=run_loop, name="raylite-actor-loop", daemon=True).start()
+        started.wait()
+        self._loop = loop
+
+    def dispatch_call(self, *call) -> None:
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._call_async(*call), self._loop)
+        elif self._executor is not None:
+            self._executor.submit(self.call, *call)
+        else:
+            self.call(*call)
+
+    def call(self, task_id, method, name, args_payload, dep_payloads, return_ids) -> None:
+        def invoke(args, kwargs):
+            return getattr(self.instance, method)(*args, **kwargs)
+        self._finish_call(task_id, name, return_ids,
+                          lambda: invoke(*self._arguments(args_payload, dep_payloads)))
+
+    async def _call_async(self, task_id, method, name, args_payload, dep_payloads, return_ids):
+        async with self._semaphore:
+            try:
+                args, kwargs = self._arguments(args_payload, dep_payloads)
+                result = getattr(self.instance, method)(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                outcome = (lambda: result)
+            except BaseException as exc:  # re-raised inside _finish_call, in the same thread
+                outcome = _raiser(exc)
+            self._finish_call(task_id, name, return_ids, outcome)
+
+    def _finish_call(self, task_id, name, return_ids, compute) -> None:
+        from jupyter_raylite.actor import ActorExit
+        client = self.client
+        client.enter_task(task_id, name, {})
+        status, exiting = "ok", False
+        try:
+            payloads = _serialize_returns(client, compute(), return_ids, name)
+        except ActorExit:
+            payloads, exiting = [serialize(None)] * len(return_ids), True
+        except BaseException as exc:
+            status, payloads = "error", [_error_payload(name, exc)] * len(return_ids)
+        finally:
+            _flush_output()
+            client.leave_task()
+        if exiting:
+            client.send(("actor_exit",))
+        client.send(("done", task_id, status, payloads))
+        if exiting:
+            os._exit(0)
+
+
+def _raiser(exc: BaseException):
+    def compute():
+        raise exc
+    return compute
+
+
+def _flush_output() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def _serialize_returns(client: WorkerClient, result, return_ids, name: str) -> list[Payload]:
+    return [serialize(v, client.segment_for(oid), what=f"return value of {name}()")
+            for v, oid in zip(_split_returns(result, len(return_ids), name), return_ids)]
 
 
 def _split_returns(result, num_returns: int, name: str) -> list:
@@ -210,8 +390,10 @@ def _split_returns(result, num_returns: int, name: str) -> list:
 
 
 def _error_payload(name: str, exc: BaseException) -> Payload:
-    # Skip the worker's own frame: the traceback starts in the user's function.
-    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    # Skip the worker's own frames: the traceback starts in the user's code.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
     text = "".join(traceback.format_exception(type(exc), exc, tb))
     error = RayTaskError(name, text, exc)
     try:

@@ -4,9 +4,9 @@ import jupyter_raylite
 from jupyter_raylite import exceptions
 
 PUBLIC = {
-    "ObjectRef", "available_resources", "cancel", "cluster_resources", "exceptions", "get",
-    "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "nodes", "put", "remote",
-    "shutdown", "wait",
+    "ObjectRef", "actor", "available_resources", "cancel", "cluster_resources", "exceptions",
+    "get", "get_actor", "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill",
+    "method", "nodes", "put", "remote", "shutdown", "wait",
 }
 
 

@@ -1,0 +1,296 @@
+"""The head's actor table: create, call in order, restart, kill and reclaim actors.
+
+    create_actor ──> PENDING (waits for its constructor's arguments and its resources)
+                       └─ fork a dedicated worker ─> "actor_init" ─> ALIVE
+    ALIVE ── calls leave the queue in submission order, pipelined to the actor's process
+          ── process dies ─> restarts left? RESTARTING (re-run __init__, retry in-flight calls
+                                               up to max_task_retries) : DEAD
+    DEAD  ── every queued and later call fails with ActorDiedError naming the cause
+
+The head thread owns this table (no locks).  An actor's liveness is tracked like an object's:
+its id is an entry of the object directory whose holders are the processes with a handle.
+When that entry is freed (no handle left, not named, not detached) the actor finishes its
+queued calls and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import deque
+from dataclasses import dataclass, field
+
+from jupyter_raylite.core.serialization import Payload, serialize
+from jupyter_raylite.core.task_spec import ActorCallSpec, ActorSpec
+from jupyter_raylite.exceptions import ActorDiedError
+
+PENDING, ALIVE, RESTARTING, DEAD = "pending", "alive", "restarting", "dead"
+
+# The directory entry that stands for an actor holds this empty payload.
+_ACTOR_MARKER = Payload(b"")
+
+
+@dataclass
+class ActorRecord:
+    spec: ActorSpec
+    state: str = PENDING
+    worker_id: str | None = None
+    queue: deque = field(default_factory=deque)  # ActorCallSpec, in submission order
+    in_flight: dict = field(default_factory=dict)  # task id -> (ActorCallSpec, retries left)
+    restarts_left: int = 0
+    holding_resources: bool = False
+    no_restart: bool = False
+    out_of_scope: bool = False
+    death_cause: str | None = None
+    name_key: tuple | None = None
+
+
+class ActorSupervisor:
+    def __init__(self, head):
+        self.head = head
+        self.objects = head.objects
+        self.actors: dict[str, ActorRecord] = {}
+        self.names: dict[tuple, str] = {}
+        self.classes: dict[str, bytes] = {}
+        self.objects.on_free = self._on_handle_freed
+
+    # -- creation -----------------------------------------------------------------------------
+    def create(self, spec: ActorSpec, owner: str, registered: bool) -> tuple[str, bool]:
+        """Create (or, with get_if_exists, find) an actor; ``registered`` if the owner's
+        hold on the actor id is already in the directory."""
+        options = spec.options
+        if options.name is not None:
+            key = (spec.namespace, options.name)
+            existing = self.names.get(key)
+            if existing is not None and self.actors[existing].state != DEAD:
+                if options.get_if_exists:
+                    return existing, False
+                raise ValueError(
+                    f"The name {options.name} (namespace={spec.namespace}) is already taken. "
+                    "Pass get_if_exists=True to get the existing actor, kill it first with "
+                    "ray.kill(ray.get_actor(name)), or choose another name.")
+        if spec.class_blob is not None and spec.class_id not in self.classes:
+            self.classes[spec.class_id] = spec.class_blob
+            self.objects.pin(spec.captured_refs, +1)
+        spec.class_blob = None
+        record = ActorRecord(spec, restarts_left=options.max_restarts)
+        self.actors[spec.actor_id] = record
+        if not registered:
+            self.objects.add_ready(spec.actor_id, _ACTOR_MARKER, owner)
+        if options.name is not None:
+            record.name_key = (spec.namespace, options.name)
+            self.names[record.name_key] = spec.actor_id
+        if options.name is not None or options.detached:
+            self.objects.pin([spec.actor_id], +1)  # lives until kill() or shutdown()
+        self.objects.pin(spec.dependencies, +1)
+        self.objects.pin(spec.args.contained, +1)
+        self.try_start(record)
+        return spec.actor_id, True
+
+    def register_driver_actor(self, actor_id: str) -> None:
+        """The driver registers its hold before the spec reaches the head thread."""
+        self.objects.add_ready(actor_id, _ACTOR_MARKER, "driver")
+
+    def try_start(self, record: ActorRecord) -> bool:
+        """Start a pending actor once its arguments are ready and its resources are free."""
+        if record.state != PENDING or record.worker_id is not None:
+            return False
+        for oid in record.spec.dependencies:
+            if self.objects.payload(oid) is None:
+                self.head.wait_for_object(oid, ("actor", record.spec.actor_id))
+                return False
+        demand = record.spec.options.resource_demand()
+        pool = self.head.scheduler.pool
+        if not record.holding_resources:
+            if not pool.fits(demand):
+                return False
+            pool.acquire(demand)
+            record.holding_resources = True
+        record.worker_id = self.head.start_actor_worker(record.spec.actor_id)
+        return True
+
+    def retry_pending(self) -> None:
+        for record in list(self.actors.values()):
+            if record.state == PENDING and record.worker_id is None:
+                self.try_start(record)
+
+    def on_worker_ready(self, record: ActorRecord, handle) -> None:
+        spec = record.spec
+        blob = self.classes[spec.class_id]
+        deps = [self.objects.payload(oid) for oid in spec.dependencies]
+        self.head.send(handle, ("actor_init", spec.actor_id, spec.class_name, blob, spec.args,
+                                deps, spec.options.max_concurrency, spec.is_async))
+
+    def on_init_done(self, record: ActorRecord, error: Payload | None) -> None:
+        if error is not None:
+            from jupyter_raylite.core.serialization import deserialize
+            record.no_restart = True
+            cause = deserialize(error)
+            record.death_cause = (f"the actor's constructor raised an error:\n{cause}")
+            self._kill_process(record)
+            return
+        record.state = ALIVE
+        self.pump(record)
+
+    # -- calls --------------------------------------------------------------------------------
+    def submit(self, spec: ActorCallSpec, owner: str) -> None:
+        if owner != "driver":
+            self.objects.expect(spec.return_ids, spec.task_id, owner)
+        self.objects.pin(spec.dependencies, +1)
+        self.objects.pin(spec.args.contained, +1)
+        record = self.actors.get(spec.actor_id)
+        if record is None:
+            self._fail_call(spec, "the actor is unknown to this cluster (it may belong to a "
+                                  "cluster that was shut down)")
+            return
+        if record.state == DEAD:
+            self._fail_call(spec, record.death_cause)
+            return
+        record.queue.append((spec, record.spec.options.max_task_retries))
+        self.pump(record)
+
+    def pump(self, record: ActorRecord) -> None:
+        """Send queued calls to the actor, in order, as far as their arguments are ready."""
+        if record.state != ALIVE:
+            return
+        handle = self.head.workers.get(record.worker_id)
+        while record.queue and handle is not None:
+            spec, retries = record.queue[0]
+            payloads = [self.objects.payload(oid) for oid in spec.dependencies]
+            missing = [oid for oid, p in zip(spec.dependencies, payloads) if p is None]
+            if missing:
+                self.head.wait_for_object(missing[0], ("actor", spec.actor_id))
+                return
+            record.queue.popleft()
+            failed = next((p for p in payloads if p.is_error), None)
+            if failed is not None:
+                self._complete(spec, [failed] * len(spec.return_ids))
+                continue
+            record.in_flight[spec.task_id] = (spec, retries)
+            self.head.send(handle, ("call", spec.task_id, spec.method, spec.name, spec.args,
+                                    payloads, spec.return_ids))
+        self._maybe_retire(record)
+
+    def on_call_done(self, record: ActorRecord, task_id: str, payloads) -> None:
+        entry = record.in_flight.pop(task_id, None)
+        if entry is not None:
+            self._complete(entry[0], payloads)
+        self._maybe_retire(record)
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a call still queued at the head (running calls of sync actors run on)."""
+        for record in self.actors.values():
+            for item in record.queue:
+                if item[0].task_id == task_id:
+                    record.queue.remove(item)
+                    from jupyter_raylite.core.head import _cancelled
+                    self._complete(item[0], [_cancelled(task_id)] * len(item[0].return_ids))
+                    return True
+        return False
+
+    def _complete(self, spec: ActorCallSpec, payloads) -> None:
+        for oid, payload in zip(spec.return_ids, payloads):
+            self.objects.fill(oid, payload)
+            self.head.object_ready(oid)
+        self.objects.pin(spec.dependencies, -1)
+        self.objects.pin(spec.args.contained, -1)
+
+    def _fail_call(self, spec: ActorCallSpec, cause: str | None) -> None:
+        error = ActorDiedError(
+            f"The actor {spec.actor_id} died, so {spec.name}() could not run: {cause}")
+        self._complete(spec, [serialize(error, is_error=True)] * len(spec.return_ids))
+
+    # -- lifetime -----------------------------------------------------------------------------
+    def kill(self, actor_id: str, no_restart: bool) -> None:
+        record = self.actors.get(actor_id)
+        if record is None or record.state == DEAD:
+            return
+        if no_restart:
+            record.no_restart = True
+        record.death_cause = "it was killed by ray.kill()"
+        if record.worker_id is None:
+            self._mark_dead(record)
+        else:
+            self._kill_process(record)
+
+    def _kill_process(self, record: ActorRecord) -> None:
+        handle = self.head.workers.get(record.worker_id)
+        if handle is not None and handle.pid is not None:
+            try:
+                os.kill(handle.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _on_handle_freed(self, object_id: str) -> None:
+        record = self.actors.get(object_id)
+        if record is not None and record.state != DEAD:
+            record.out_of_scope = True
+            self._maybe_retire(record)
+
+    def _maybe_retire(self, record: ActorRecord) -> None:
+        """No handle is left: exit once every queued call has run."""
+        if not record.out_of_scope or record.queue or record.in_flight:
+            return
+        record.no_restart = True
+        record.death_cause = "all references to the actor were removed"
+        handle = self.head.workers.get(record.worker_id)
+        if handle is not None and record.state == ALIVE:
+            self.head.send(handle, ("exit",))
+        elif record.worker_id is None:
+            self._mark_dead(record)
+
+    def on_exit_requested(self, record: ActorRecord) -> None:
+        record.no_restart = True
+        record.death_cause = "exit_actor() was called in the actor"
+
+    def on_worker_gone(self, record: ActorRecord, how: str) -> None:
+        """The actor's process died: restart it, or fail everything that waits on it."""
+        record.worker_id = None
+        if record.state == DEAD:
+            return
+        if record.death_cause is None:
+            record.death_cause = f"the actor's process {how}"
+        if not record.no_restart and record.restarts_left != 0:
+            if record.restarts_left > 0:
+                record.restarts_left -= 1
+            for task_id, (spec, retries) in reversed(list(record.in_flight.items())):
+                if retries != 0:
+                    record.queue.appendleft((spec, retries - 1 if retries > 0 else retries))
+                else:
+                    self._fail_call(spec, record.death_cause)
+            record.in_flight.clear()
+            record.state, record.death_cause = PENDING, None
+            self.try_start(record)
+            return
+        self._mark_dead(record)
+
+    def _mark_dead(self, record: ActorRecord) -> None:
+        record.state = DEAD
+        for spec, _ in list(record.in_flight.values()) + list(record.queue):
+            self._fail_call(spec, record.death_cause)
+        record.in_flight.clear()
+        record.queue.clear()
+        if record.holding_resources:
+            self.head.scheduler.pool.release(record.spec.options.resource_demand())
+            record.holding_resources = False
+        if record.name_key is not None and self.names.get(record.name_key) == record.spec.actor_id:
+            del self.names[record.name_key]
+        spec = record.spec
+        self.objects.pin(spec.dependencies, -1)
+        self.objects.pin(spec.args.contained, -1)
+        if spec.options.name is not None or spec.options.detached:
+            self.objects.pin([spec.actor_id], -1)
+
+    # -- lookups ------------------------------------------------------------------------------
+    def lookup(self, name: str, namespace: str) -> tuple | None:
+        actor_id = self.names.get((namespace, name))
+        record = self.actors.get(actor_id) if actor_id else None
+        if record is None or record.state == DEAD:
+            return None
+        spec = record.spec
+        return (actor_id, spec.class_name, spec.methods, spec.is_async)
+
+    def by_worker(self, worker_id: str) -> ActorRecord | None:
+        handle = self.head.workers.get(worker_id)
+        actor_id = getattr(handle, "actor_id", None)
+        return self.actors.get(actor_id) if actor_id else None
