@@ -1,0 +1,305 @@
+"""Actors: the behaviour Ray actor code relies on, checked on jupyter_raylite and on Ray."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+
+import pytest
+
+
+def make_counter(ray_impl):
+    @ray_impl.remote
+    class Counter:
+        def __init__(self, start=0):
+            self.value = start
+
+        def increment(self, by=1):
+            self.value += by
+            return self.value
+
+        def get(self):
+            return self.value
+
+        def pid(self):
+            return os.getpid()
+
+        @ray_impl.method(num_returns=2)
+        def pair(self):
+            return self.value, -self.value
+
+    return Counter
+
+
+def test_actor_keeps_state_and_runs_calls_in_submission_order(ray_impl):
+    counter = make_counter(ray_impl).remote(10)
+    refs = [counter.increment.remote() for _ in range(50)]
+    assert ray_impl.get(refs) == list(range(11, 61))
+    assert ray_impl.get(counter.get.remote()) == 60
+
+
+def test_actor_class_instantiated_directly_raises_type_error(ray_impl):
+    Counter = make_counter(ray_impl)
+    with pytest.raises(TypeError, match=r"\.remote\(\)"):
+        Counter()
+
+
+def test_actor_method_with_num_returns(ray_impl):
+    counter = make_counter(ray_impl).remote(3)
+    first, second = counter.pair.remote()
+    assert ray_impl.get([first, second]) == [3, -3]
+
+
+def test_each_actor_has_a_process_of_its_own(ray_impl):
+    Counter = make_counter(ray_impl)
+    a, b = Counter.remote(), Counter.remote()
+    pid_a, pid_b = ray_impl.get([a.pid.remote(), b.pid.remote()])
+    assert pid_a != pid_b and os.getpid() not in (pid_a, pid_b)
+
+
+def test_seed_tracker_actor_passed_into_tasks_counts_eight(ray_impl):
+    database = ["Learning", "Ray", "Flexible", "Distributed", "Python", "for", "Machine",
+                "Learning"]
+
+    @ray_impl.remote
+    class DataTracker:
+        def __init__(self):
+            self._counts = 0
+
+        def increment(self):
+            self._counts += 1
+
+        def counts(self):
+            return self._counts
+
+    @ray_impl.remote
+    def retrieve_tracker_task(item, tracker, db):
+        time.sleep(item / 10.0)
+        tracker.increment.remote()
+        return item, db[item]
+
+    tracker = DataTracker.remote()
+    db_object_ref = ray_impl.put(database)
+    refs = [retrieve_tracker_task.remote(item, tracker, db_object_ref) for item in range(8)]
+    assert [tuple(x) for x in ray_impl.get(refs)] == list(enumerate(database))
+    assert ray_impl.get(tracker.counts.remote()) == 8
+
+
+def test_actor_handle_given_to_another_actor(ray_impl):
+    Counter = make_counter(ray_impl)
+
+    @ray_impl.remote
+    class Forwarder:
+        def __init__(self, target):
+            self.target = target
+
+        def bump(self, n):
+            return ray_impl.get([self.target.increment.remote() for _ in range(n)])[-1]
+
+    counter = Counter.remote()
+    forwarder = Forwarder.remote(counter)
+    assert ray_impl.get(forwarder.bump.remote(5)) == 5
+    assert ray_impl.get(counter.get.remote()) == 5
+
+
+def test_actor_created_inside_a_task(ray_impl):
+    Counter = make_counter(ray_impl)
+
+    @ray_impl.remote
+    def build_and_use():
+        counter = Counter.remote(1)
+        return ray_impl.get(counter.increment.remote(41))
+
+    assert ray_impl.get(build_and_use.remote()) == 42
+
+
+def test_threaded_actor_runs_calls_concurrently(ray_impl):
+    @ray_impl.remote(max_concurrency=4)
+    class Sleeper:
+        def nap(self):
+            time.sleep(0.5)
+            return threading.get_ident()
+
+    sleeper = Sleeper.remote()
+    ray_impl.get(sleeper.nap.remote())  # warm up
+    start = time.monotonic()
+    threads = ray_impl.get([sleeper.nap.remote() for _ in range(4)])
+    assert time.monotonic() - start < 1.8  # 4 x 0.5 s, not one after another
+    assert len(set(threads)) > 1
+
+
+def test_async_actor_interleaves_calls_on_one_event_loop(ray_impl):
+    @ray_impl.remote
+    class AsyncActor:
+        def __init__(self):
+            self.active = 0
+            self.peak = 0
+
+        async def work(self):
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            await asyncio.sleep(0.3)
+            self.active -= 1
+            return threading.get_ident()
+
+        async def peak_seen(self):
+            return self.peak
+
+    actor = AsyncActor.remote()
+    threads = ray_impl.get([actor.work.remote() for _ in range(10)])
+    assert len(set(threads)) == 1
+    assert ray_impl.get(actor.peak_seen.remote()) == 10
+
+
+def test_named_actor_found_by_get_actor_and_name_clash(ray_impl):
+    Counter = make_counter(ray_impl)
+    counter = Counter.options(name="shared-counter").remote(7)
+    found = ray_impl.get_actor("shared-counter")
+    assert ray_impl.get(found.increment.remote()) == 8
+    with pytest.raises(ValueError, match="already taken"):
+        Counter.options(name="shared-counter").remote()
+    again = Counter.options(name="shared-counter", get_if_exists=True).remote()
+    assert ray_impl.get(again.get.remote()) == 8
+    with pytest.raises(ValueError, match="Failed to look up actor"):
+        ray_impl.get_actor("no-such-actor")
+    ray_impl.kill(counter)
+
+
+def test_named_actor_in_a_namespace(ray_impl):
+    Counter = make_counter(ray_impl)
+    counter = Counter.options(name="ns-counter", namespace="team").remote(1)
+    assert ray_impl.get(ray_impl.get_actor("ns-counter", namespace="team").get.remote()) == 1
+    with pytest.raises(ValueError):
+        ray_impl.get_actor("ns-counter")
+    ray_impl.kill(counter)
+
+
+def test_detached_actor_outlives_its_handles_until_killed(ray_impl):
+    Counter = make_counter(ray_impl)
+    Counter.options(name="detached-one", lifetime="detached").remote(5)
+    time.sleep(0.5)
+    handle = ray_impl.get_actor("detached-one")
+    assert ray_impl.get(handle.get.remote()) == 5
+    ray_impl.kill(handle)
+    time.sleep(0.5)
+    with pytest.raises(ValueError):
+        ray_impl.get_actor("detached-one")
+
+
+def test_kill_fails_calls_with_actor_died_error(ray_impl, exceptions):
+    counter = make_counter(ray_impl).remote()
+    assert ray_impl.get(counter.increment.remote()) == 1
+    ray_impl.kill(counter)
+    with pytest.raises(exceptions.RayActorError):
+        ray_impl.get(counter.increment.remote(), timeout=30)
+    with pytest.raises(ValueError):
+        ray_impl.kill("not an actor")
+
+
+def test_actor_process_death_raises_actor_died_error(ray_impl, exceptions):
+    @ray_impl.remote
+    class Fragile:
+        def crash(self):
+            os._exit(1)
+
+        def ping(self):
+            return "pong"
+
+    actor = Fragile.remote()
+    assert ray_impl.get(actor.ping.remote()) == "pong"
+    with pytest.raises(exceptions.RayActorError):
+        ray_impl.get(actor.crash.remote(), timeout=30)
+    with pytest.raises(exceptions.ActorDiedError):
+        ray_impl.get(actor.ping.remote(), timeout=30)
+
+
+def test_actor_restarts_run_init_again_and_retry_calls(ray_impl):
+    @ray_impl.remote(max_restarts=1, max_task_retries=1)
+    class Phoenix:
+        def __init__(self):
+            self.calls = 0
+
+        def crash_once(self, marker):
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                os._exit(1)
+            return "survived"
+
+        def count(self):
+            self.calls += 1
+            return self.calls
+
+    import tempfile
+    marker = os.path.join(tempfile.mkdtemp(), "crashed")
+    actor = Phoenix.remote()
+    assert ray_impl.get(actor.count.remote()) == 1
+    assert ray_impl.get(actor.crash_once.remote(marker), timeout=60) == "survived"
+    assert ray_impl.get(actor.count.remote()) == 1  # a fresh __init__ ran
+
+
+def test_exit_actor_ends_the_actor(ray_impl, exceptions):
+    @ray_impl.remote
+    class Quitter:
+        def quit(self):
+            ray_impl.actor.exit_actor()
+
+        def ping(self):
+            return 1
+
+    actor = Quitter.remote()
+    assert ray_impl.get(actor.ping.remote()) == 1
+    actor.quit.remote()
+    time.sleep(1.0)
+    with pytest.raises(exceptions.RayActorError):
+        ray_impl.get(actor.ping.remote(), timeout=30)
+
+
+def test_actor_constructor_error_is_reported_on_calls(ray_impl, exceptions):
+    @ray_impl.remote
+    class Broken:
+        def __init__(self):
+            raise ValueError("constructor failed")
+
+        def ping(self):
+            return 1
+
+    actor = Broken.remote()
+    with pytest.raises(exceptions.RayActorError, match="constructor failed"):
+        ray_impl.get(actor.ping.remote(), timeout=30)
+
+
+def test_actor_method_error_is_raised_and_actor_survives(ray_impl, exceptions):
+    @ray_impl.remote
+    class Moody:
+        def fail(self):
+            raise KeyError("moody")
+
+        def ping(self):
+            return "ok"
+
+    actor = Moody.remote()
+    with pytest.raises(KeyError):
+        ray_impl.get(actor.fail.remote())
+    assert ray_impl.get(actor.ping.remote()) == "ok"
+
+
+def test_actor_blocked_in_get_does_not_hold_back_the_cluster(ray_impl):
+    @ray_impl.remote
+    def leaf(i):
+        return i
+
+    @ray_impl.remote(num_cpus=1)
+    class Waiter:
+        def gather(self, n):
+            return sum(ray_impl.get([leaf.remote(i) for i in range(n)]))
+
+    waiters = [Waiter.remote() for _ in range(2)]
+    assert ray_impl.get([w.gather.remote(5) for w in waiters], timeout=60) == [10, 10]
+
+
+def test_unknown_actor_method_raises_attribute_error(ray_impl):
+    counter = make_counter(ray_impl).remote()
+    with pytest.raises(AttributeError):
+        counter.no_such_method.remote()
