@@ -186,8 +186,9 @@ class TaskOutput(io.TextIOBase):
 
     def _emit(self, text: str) -> None:
         client = self._client
-        client.send(("output", client.current_task_id, client.current_task_name or "worker",
-                     self._stream, text))
+        # Ray prefixes an actor's output with its class name, a task's with its function.
+        source = client.actor_class_name or client.current_task_name or "worker"
+        client.send(("output", client.current_task_id, source, self._stream, text))
 
 
 class Worker:
