@@ -32,8 +32,7 @@ def no_leaks():
     live = _live_cluster_id()
 
     def clean():
-        procs = [p for p in cluster_processes()
-                 if live is None or p.environ().get("JUPYTER_RAYLITE_CLUSTER") != live]
+        procs = cluster_processes(exclude=live)
         segs = {s for s in segments() if live is None or not s.startswith(f"raylite_{live}_")}
         return not procs and not segs
 

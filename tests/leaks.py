@@ -11,8 +11,10 @@ import psutil
 SHM = "/dev/shm"
 
 
-def cluster_processes(cluster_id: str | None = None) -> list[psutil.Process]:
-    """Processes whose environment names a jupyter_raylite cluster (optionally one cluster)."""
+def cluster_processes(cluster_id: str | None = None,
+                      exclude: str | None = None) -> list[psutil.Process]:
+    """Processes whose environment names a jupyter_raylite cluster: any, one (``cluster_id``),
+    or any but one (``exclude``).  Zombies do not count: their memory is already gone."""
     found = []
     for proc in psutil.process_iter(["pid"]):
         if proc.pid == os.getpid():
@@ -22,8 +24,14 @@ def cluster_processes(cluster_id: str | None = None) -> list[psutil.Process]:
         except (psutil.Error, OSError):
             continue
         value = env.get("JUPYTER_RAYLITE_CLUSTER")
-        if value and (cluster_id is None or value == cluster_id):
-            found.append(proc)
+        if not value or value == exclude or (cluster_id is not None and value != cluster_id):
+            continue
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except psutil.Error:
+            continue
+        found.append(proc)
     return found
 
 

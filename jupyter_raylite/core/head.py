@@ -166,8 +166,11 @@ class Head:
         sources = [self._wake_r, self._control, *self._by_conn]
         for ready in wait_for_any(sources, timeout=self._next_timeout()):
             if ready == self._wake_r:
-                self._wake_pending = False
+                # Read first, then clear the flag, then (below) drain the inbox.  Clearing
+                # before reading could swallow the byte of a post() that arrived in between
+                # and leave the next post() believing a wake-up is still pending.
                 os.read(self._wake_r, 4096)
+                self._wake_pending = False
             elif ready is self._control:
                 self._on_control()
             else:

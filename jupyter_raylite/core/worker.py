@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import faulthandler
 import inspect
 import io
 import itertools
@@ -411,6 +412,9 @@ def main(conn_fd: int, cluster_id: str, worker_id: str) -> int:
     context.set_runtime(client)
     worker = Worker(client)
     signal.signal(signal.SIGINT, worker.on_sigint)
+    # `kill -USR1 <pid>` prints every thread's stack of a stuck worker to the launcher's
+    # stderr (visible with JUPYTER_RAYLITE_DEBUG=1).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     sys.stdout = TaskOutput(client, "stdout")
     sys.stderr = TaskOutput(client, "stderr")
     os.environ["RAYLITE_WORKER_ID"] = worker_id
