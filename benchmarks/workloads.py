@@ -124,6 +124,31 @@ def chain(impl, size):
     return {"chain of 500 s": elapsed}
 
 
+def actor_calls(impl, size):
+    ray, kw = load(impl)
+    ray.init(num_cpus=2, **kw)
+
+    @ray.remote
+    class Echo:
+        def ping(self, x=None):
+            return x
+
+    actor = Echo.remote()
+    ray.get(actor.ping.remote())
+    samples = []
+    for _ in range(500):
+        t = time.perf_counter()
+        ray.get(actor.ping.remote())
+        samples.append(time.perf_counter() - t)
+    n = size or 5000
+    t = time.perf_counter()
+    ray.get([actor.ping.remote(i) for i in range(n)])
+    rate = n / (time.perf_counter() - t)
+    ray.shutdown()
+    return {"actor call latency median ms": statistics.median(samples) * 1e3,
+            "actor calls /s (pipelined)": rate}
+
+
 def big_array(impl, size):
     import numpy as np
     ray, noop = _noop_cluster(impl)
@@ -202,7 +227,8 @@ def shutdown_time(impl, size):
     return {"shutdown s": elapsed, "children left": leftovers, "raylite segments left": shm}
 
 
-WORKLOADS = {f.__name__: f for f in [cold_start, latency, throughput, chain, big_array,
+WORKLOADS = {f.__name__: f for f in [cold_start, latency, throughput, chain, actor_calls,
+                                     big_array,
                                      small_objects, seed_parallel, memory_at_rest,
                                      shutdown_time]}
 POOL_WORKLOADS = {"throughput"}

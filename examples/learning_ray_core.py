@@ -70,4 +70,30 @@ first_refs = [retrieve_task.remote(item, db_ref) for item in [0, 2, 4, 6]]
 for pair in ray.get([follow_up_task.remote(ref) for ref in first_refs]):
     print(pair)
 
+print("\n5. An actor counts the database reads the tasks make:")
+
+
+@ray.remote
+class DataTracker:
+    def __init__(self):
+        self._counts = 0
+
+    def increment(self):
+        self._counts += 1
+
+    def counts(self):
+        return self._counts
+
+
+@ray.remote
+def retrieve_tracker_task(item, tracker, db):
+    time.sleep(item / 10.0)
+    tracker.increment.remote()
+    return item, db[item]
+
+
+tracker = DataTracker.remote()
+print(ray.get([retrieve_tracker_task.remote(item, tracker, db_ref) for item in range(8)]))
+print(ray.get(tracker.counts.remote()))
+
 ray.shutdown()

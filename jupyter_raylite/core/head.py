@@ -26,15 +26,16 @@ import itertools
 import logging
 import os
 import pickle
+import selectors
 import signal
 import socket
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait as wait_for_any
 
 from jupyter_raylite.core import protocol
+from jupyter_raylite.core.channel import Channel
 from jupyter_raylite.core.actors import PENDING, ActorSupervisor
 from jupyter_raylite.core.objects import ObjectDirectory
 from jupyter_raylite.core.scheduler import Scheduler
@@ -69,7 +70,7 @@ class TaskRecord:
 @dataclass
 class WorkerHandle:
     worker_id: str
-    conn: Connection
+    channel: Channel
     pid: int | None = None
     functions: set = field(default_factory=set)
     transit: list = field(default_factory=list)  # object ids pinned for a get reply
@@ -101,7 +102,6 @@ class Head:
         self.tasks: dict[str, TaskRecord] = {}
         self.functions: dict[str, bytes] = {}
         self.workers: dict[str, WorkerHandle] = {}
-        self._by_conn: dict[Connection, WorkerHandle] = {}
         self._exit_codes: dict[int, int] = {}
         self._control = control
         self._output_sink = output_sink
@@ -110,6 +110,11 @@ class Head:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._wake_pending = False
+        # One selector for the life of the head: the wake-up pipe, the zygote's socket and
+        # every worker channel (also for writing while a channel's outbox is not empty).
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self._selector.register(control, selectors.EVENT_READ, "control")
         self._stopping = False
         self.finished_count = 0
         self.thread = threading.Thread(target=self._loop, name="raylite-head", daemon=True)
@@ -155,26 +160,26 @@ class Head:
             raise
         finally:
             for handle in list(self.workers.values()):
-                try:
-                    handle.conn.close()
-                except OSError:
-                    pass
+                handle.channel.close()
+            self._selector.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
 
     def _step(self) -> None:
-        sources = [self._wake_r, self._control, *self._by_conn]
-        for ready in wait_for_any(sources, timeout=self._next_timeout()):
-            if ready == self._wake_r:
+        for key, events in self._selector.select(self._next_timeout()):
+            if key.data == "wake":
                 # Read first, then clear the flag, then (below) drain the inbox.  Clearing
                 # before reading could swallow the byte of a post() that arrived in between
                 # and leave the next post() believing a wake-up is still pending.
                 os.read(self._wake_r, 4096)
                 self._wake_pending = False
-            elif ready is self._control:
+            elif key.data == "control":
                 self._on_control()
             else:
-                self._on_worker(self._by_conn[ready])
+                if events & selectors.EVENT_WRITE:
+                    self._flush(key.data)
+                if events & selectors.EVENT_READ:
+                    self._on_worker(key.data)
         self._drain_inbox()
         self._expire()
         self._schedule()
@@ -384,26 +389,31 @@ class Head:
                             [worker_end.fileno()])
         finally:
             worker_end.close()
-        handle = WorkerHandle(worker_id, Connection(head_end.detach()))
+        handle = WorkerHandle(worker_id, Channel(head_end))
         self.workers[worker_id] = handle
-        self._by_conn[handle.conn] = handle
+        self._selector.register(handle.channel, selectors.EVENT_READ, handle)
 
     def send(self, handle: WorkerHandle, message) -> None:
-        try:
-            handle.conn.send_bytes(protocol.dumps(message))
-        except OSError:
-            self._connection_closed(handle)
+        """Send without ever blocking: what the socket does not take waits in the outbox."""
+        channel = handle.channel
+        if channel.closed:
+            return
+        had_backlog = channel.wants_write
+        channel.send(protocol.dumps(message))
+        if channel.wants_write and not had_backlog:
+            self._selector.modify(channel, selectors.EVENT_READ | selectors.EVENT_WRITE, handle)
+
+    def _flush(self, handle: WorkerHandle) -> None:
+        channel = handle.channel
+        channel.flush()
+        if not channel.wants_write and not channel.closed:
+            self._selector.modify(channel, selectors.EVENT_READ, handle)
 
     def _on_worker(self, handle: WorkerHandle) -> None:
-        conn = handle.conn
-        try:
-            # Drain everything the worker has sent so far: fewer trips through wait().
-            while True:
-                message = protocol.loads(conn.recv_bytes())
-                self._on_worker_message(handle, message)
-                if not conn.poll(0):
-                    return
-        except (EOFError, OSError):
+        channel = handle.channel
+        for frame in channel.receive():
+            self._on_worker_message(handle, protocol.loads(frame))
+        if channel.closed:
             self._connection_closed(handle)
 
     def _on_worker_message(self, handle: WorkerHandle, message) -> None:
@@ -548,10 +558,12 @@ class Head:
                 self._exit_codes[pid] = code
 
     def _connection_closed(self, handle: WorkerHandle) -> None:
-        if handle.conn in self._by_conn:
-            del self._by_conn[handle.conn]
-            handle.conn.close()
         if handle.closed_at is None:
+            try:
+                self._selector.unregister(handle.channel)
+            except (KeyError, ValueError):
+                pass
+            handle.channel.close()
             handle.closed_at = time.monotonic()
         code = self._exit_codes.pop(handle.pid, None) if handle.pid is not None else None
         if code is not None:
@@ -561,7 +573,6 @@ class Head:
         """A worker process is dead: fail or retry its task, release what it held."""
         if self.workers.pop(handle.worker_id, None) is None:
             return
-        self._by_conn.pop(handle.conn, None)
         self._release_transit(handle)
         self.objects.drop_holder(handle.worker_id)
         if handle.actor_id is not None:

@@ -303,3 +303,17 @@ def test_unknown_actor_method_raises_attribute_error(ray_impl):
     counter = make_counter(ray_impl).remote()
     with pytest.raises(AttributeError):
         counter.no_such_method.remote()
+
+
+def test_many_pipelined_calls_with_large_messages_do_not_deadlock(ray_impl):
+    # Calls and results of ~50 kB each, thousands of them in flight: both directions of the
+    # actor's connection fill up at once, and neither side may block on the other.
+    @ray_impl.remote
+    class Echo:
+        def echo(self, payload):
+            return payload
+
+    echo = Echo.remote()
+    payload = b"x" * 50_000
+    results = ray_impl.get([echo.echo.remote(payload) for _ in range(400)], timeout=120)
+    assert len(results) == 400 and all(r == payload for r in results)
