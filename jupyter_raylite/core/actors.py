@@ -3,8 +3,8 @@
     create_actor ──> PENDING (waits for its constructor's arguments and its resources)
                        └─ fork a dedicated worker ─> "actor_init" ─> ALIVE
     ALIVE ── calls leave the queue in submission order, pipelined to the actor's process
-          ── process dies ─> restarts left? RESTARTING (re-run __init__, retry in-flight calls
-                                               up to max_task_retries) : DEAD
+          ── process dies ─> restarts left? back to PENDING (a new process runs __init__
+                             again; in-flight calls are retried up to max_task_retries) : DEAD
     DEAD  ── every queued and later call fails with ActorDiedError naming the cause
 
 The head thread owns this table (no locks).  An actor's liveness is tracked like an object's:
@@ -24,7 +24,7 @@ from jupyter_raylite.core.serialization import Payload, serialize
 from jupyter_raylite.core.task_spec import ActorCallSpec, ActorSpec
 from jupyter_raylite.exceptions import ActorDiedError
 
-PENDING, ALIVE, RESTARTING, DEAD = "pending", "alive", "restarting", "dead"
+PENDING, ALIVE, DEAD = "pending", "alive", "dead"
 
 # The directory entry that stands for an actor holds this empty payload.
 _ACTOR_MARKER = Payload(b"")
@@ -43,6 +43,8 @@ class ActorRecord:
     out_of_scope: bool = False
     death_cause: str | None = None
     name_key: tuple | None = None
+    kill_requested: bool = False
+    awaiting: set = field(default_factory=set)  # object ids it has asked to be woken for
 
 
 class ActorSupervisor:
@@ -59,6 +61,12 @@ class ActorSupervisor:
         """Create (or, with get_if_exists, find) an actor; ``registered`` if the owner's
         hold on the actor id is already in the directory."""
         options = spec.options
+        # The class is stored before anything can refuse the actor: the sender marks it
+        # as shipped once this call returns, even when it returns an existing actor.
+        if spec.class_blob is not None and spec.class_id not in self.classes:
+            self.classes[spec.class_id] = spec.class_blob
+            self.objects.pin(spec.captured_refs, +1)
+        spec.class_blob = None
         if options.name is not None:
             key = (spec.namespace, options.name)
             existing = self.names.get(key)
@@ -69,10 +77,6 @@ class ActorSupervisor:
                     f"The name {options.name} (namespace={spec.namespace}) is already taken. "
                     "Pass get_if_exists=True to get the existing actor, kill it first with "
                     "ray.kill(ray.get_actor(name)), or choose another name.")
-        if spec.class_blob is not None and spec.class_id not in self.classes:
-            self.classes[spec.class_id] = spec.class_blob
-            self.objects.pin(spec.captured_refs, +1)
-        spec.class_blob = None
         record = ActorRecord(spec, restarts_left=options.max_restarts)
         self.actors[spec.actor_id] = record
         if not registered:
@@ -96,8 +100,15 @@ class ActorSupervisor:
         if record.state != PENDING or record.worker_id is not None:
             return False
         for oid in record.spec.dependencies:
-            if self.objects.payload(oid) is None:
-                self.head.wait_for_object(oid, ("actor", record.spec.actor_id))
+            payload = self.objects.payload(oid)
+            if payload is None and not self.objects.known(oid):
+                record.no_restart = True
+                record.death_cause = (f"its constructor's argument {oid} is no longer "
+                                      "available (freed, or from a cluster that was shut down)")
+                self._mark_dead(record)
+                return False
+            if payload is None:
+                self._await(record, oid)
                 return False
         demand = record.spec.options.resource_demand()
         pool = self.head.scheduler.pool
@@ -109,24 +120,38 @@ class ActorSupervisor:
         record.worker_id = self.head.start_actor_worker(record.spec.actor_id)
         return True
 
+    def _await(self, record: ActorRecord, object_id: str) -> None:
+        """Be woken once when an object the actor needs becomes ready."""
+        if object_id not in record.awaiting:
+            record.awaiting.add(object_id)
+            self.head.wait_for_object(object_id, ("actor", record.spec.actor_id))
+
+    def object_arrived(self, record: ActorRecord, object_id: str) -> None:
+        record.awaiting.discard(object_id)
+        if record.state == PENDING:
+            self.try_start(record)
+        else:
+            self.pump(record)
+
     def retry_pending(self) -> None:
         for record in list(self.actors.values()):
             if record.state == PENDING and record.worker_id is None:
                 self.try_start(record)
 
     def on_worker_ready(self, record: ActorRecord, handle) -> None:
+        if record.kill_requested:  # killed before its process could be told
+            self._kill_process(record)
+            return
         spec = record.spec
         blob = self.classes[spec.class_id]
         deps = [self.objects.payload(oid) for oid in spec.dependencies]
         self.head.send(handle, ("actor_init", spec.actor_id, spec.class_name, blob, spec.args,
                                 deps, spec.options.max_concurrency, spec.is_async))
 
-    def on_init_done(self, record: ActorRecord, error: Payload | None) -> None:
-        if error is not None:
-            from jupyter_raylite.core.serialization import deserialize
+    def on_init_done(self, record: ActorRecord, error_text: str | None) -> None:
+        if error_text is not None:
             record.no_restart = True
-            cause = deserialize(error)
-            record.death_cause = (f"the actor's constructor raised an error:\n{cause}")
+            record.death_cause = f"the actor's constructor raised {error_text}"
             self._kill_process(record)
             return
         record.state = ALIVE
@@ -157,11 +182,17 @@ class ActorSupervisor:
         while record.queue and handle is not None:
             spec, retries = record.queue[0]
             payloads = [self.objects.payload(oid) for oid in spec.dependencies]
-            missing = [oid for oid, p in zip(spec.dependencies, payloads) if p is None]
-            if missing:
-                self.head.wait_for_object(missing[0], ("actor", spec.actor_id))
+            waiting = [oid for oid, p in zip(spec.dependencies, payloads)
+                       if p is None and self.objects.known(oid)]
+            if waiting:
+                self._await(record, waiting[0])
                 return
             record.queue.popleft()
+            lost = [oid for oid, p in zip(spec.dependencies, payloads) if p is None]
+            if lost:
+                from jupyter_raylite.core.head import _lost_error
+                self._complete(spec, [_lost_error(lost[0])] * len(spec.return_ids))
+                continue
             failed = next((p for p in payloads if p.is_error), None)
             if failed is not None:
                 self._complete(spec, [failed] * len(spec.return_ids))
@@ -171,10 +202,13 @@ class ActorSupervisor:
                                     payloads, spec.return_ids))
         self._maybe_retire(record)
 
-    def on_call_done(self, record: ActorRecord, task_id: str, payloads) -> None:
+    def on_call_done(self, record: ActorRecord, handle, task_id: str, payloads) -> None:
         entry = record.in_flight.pop(task_id, None)
         if entry is not None:
             self._complete(entry[0], payloads)
+        if not record.in_flight:
+            # Refs received in get replies were announced by the actor before this message.
+            self.head.release_transit(handle)
         self._maybe_retire(record)
 
     def cancel(self, task_id: str) -> bool:
@@ -189,11 +223,8 @@ class ActorSupervisor:
         return False
 
     def _complete(self, spec: ActorCallSpec, payloads) -> None:
-        for oid, payload in zip(spec.return_ids, payloads):
-            self.objects.fill(oid, payload)
-            self.head.object_ready(oid)
-        self.objects.pin(spec.dependencies, -1)
-        self.objects.pin(spec.args.contained, -1)
+        self.head.complete(spec.return_ids, payloads)
+        self.head.release_arguments(spec)
 
     def _fail_call(self, spec: ActorCallSpec, cause: str | None) -> None:
         error = ActorDiedError(
@@ -211,6 +242,7 @@ class ActorSupervisor:
         if record.worker_id is None:
             self._mark_dead(record)
         else:
+            record.kill_requested = True
             self._kill_process(record)
 
     def _kill_process(self, record: ActorRecord) -> None:
@@ -276,8 +308,7 @@ class ActorSupervisor:
         if record.name_key is not None and self.names.get(record.name_key) == record.spec.actor_id:
             del self.names[record.name_key]
         spec = record.spec
-        self.objects.pin(spec.dependencies, -1)
-        self.objects.pin(spec.args.contained, -1)
+        self.head.release_arguments(spec)
         if spec.options.name is not None or spec.options.detached:
             self.objects.pin([spec.actor_id], -1)
 
@@ -290,7 +321,3 @@ class ActorSupervisor:
         spec = record.spec
         return (actor_id, spec.class_name, spec.methods, spec.is_async)
 
-    def by_worker(self, worker_id: str) -> ActorRecord | None:
-        handle = self.head.workers.get(worker_id)
-        actor_id = getattr(handle, "actor_id", None)
-        return self.actors.get(actor_id) if actor_id else None

@@ -9,6 +9,7 @@ how an operation reaches the head: ``core.runtime.DriverClient`` calls the head 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import threading
 import time
 
@@ -65,6 +66,30 @@ class ClusterClient:
               timeout: float | None) -> set[str]:
         raise NotImplementedError
 
+    # -- shipping code once -------------------------------------------------------------------
+    def _code_to_ship(self, code_id: str, pickled) -> tuple[bytes | None, tuple[str, ...]]:
+        """The pickled function or class if this process has not shipped it yet."""
+        with self._sent_lock:
+            if code_id in self._sent_functions:
+                return None, ()
+        return pickled()
+
+    def _shipped(self, code_id: str) -> None:
+        # Marked only once the head has it: a failed pickle or a refused submission must
+        # not leave later submissions without the code.
+        with self._sent_lock:
+            self._sent_functions.add(code_id)
+
+    @contextlib.contextmanager
+    def _discarding_on_failure(self, payload: Payload):
+        """Unlink the arguments' segment if the submission fails before the head owns it."""
+        try:
+            yield
+        except BaseException:
+            if payload.segment is not None:
+                object_store.unlink_segment(payload.segment.name)
+            raise
+
     # -- the operations -----------------------------------------------------------------------
     def segment_for(self, object_id: str) -> str:
         return object_store.segment_name(self.cluster_id, object_id)
@@ -74,12 +99,11 @@ class ClusterClient:
         check_feasible(options, self.total, name)
         spec = build_task_spec(remote_function.function_id, name, args, kwargs, options,
                                self.segment_for, self.current_task_id)
-        with self._sent_lock:
-            first = remote_function.function_id not in self._sent_functions
-            self._sent_functions.add(remote_function.function_id)
-        if first:
-            spec.function_blob, spec.captured_refs = remote_function.function_blob()
-        self._submit(spec)
+        with self._discarding_on_failure(spec.args):
+            spec.function_blob, spec.captured_refs = self._code_to_ship(
+                remote_function.function_id, remote_function.function_blob)
+            self._submit(spec)
+        self._shipped(remote_function.function_id)
         # The head counts the submitter as a holder of the returns already (no "hold" edge):
         # that closes the race where a fast task finishes before the edge would arrive.
         return [ObjectRef(oid, name, _announce=False) for oid in spec.return_ids]
@@ -100,12 +124,12 @@ class ClusterClient:
         spec = ActorSpec(actor_id, actor_class.class_id, actor_class.class_name,
                          actor_class.methods, actor_class.is_async, payload, dependencies,
                          options, options.namespace or self.namespace_name)
-        with self._sent_lock:
-            first = actor_class.class_id not in self._sent_functions
-            self._sent_functions.add(actor_class.class_id)
-        if first:
-            spec.class_blob, spec.captured_refs = actor_class.class_blob()
-        return self._create_actor(spec)
+        with self._discarding_on_failure(payload):
+            spec.class_blob, spec.captured_refs = self._code_to_ship(
+                actor_class.class_id, actor_class.class_blob)
+            result = self._create_actor(spec)
+        self._shipped(actor_class.class_id)
+        return result
 
     def submit_actor_call(self, actor_id: str, class_name: str, method: str, args, kwargs,
                           options) -> list[ObjectRef]:
@@ -113,8 +137,9 @@ class ClusterClient:
         task_id = new_id("t")
         payload, dependencies = build_arguments(name, args, kwargs, self.segment_for, task_id)
         return_ids = tuple(f"{task_id}r{i}" for i in range(options.num_returns))
-        self._submit_call(ActorCallSpec(task_id, actor_id, name, method, payload, dependencies,
-                                        return_ids, self.current_task_id))
+        with self._discarding_on_failure(payload):
+            self._submit_call(ActorCallSpec(task_id, actor_id, name, method, payload,
+                                            dependencies, return_ids, self.current_task_id))
         return [ObjectRef(oid, name, _announce=False) for oid in return_ids]
 
     def put(self, value) -> ObjectRef:

@@ -36,13 +36,13 @@ from dataclasses import dataclass, field
 
 from jupyter_raylite.core import protocol
 from jupyter_raylite.core.channel import Channel
-from jupyter_raylite.core.actors import PENDING, ActorSupervisor
+from jupyter_raylite.core.actors import ActorSupervisor
 from jupyter_raylite.core.objects import ObjectDirectory
 from jupyter_raylite.core.scheduler import Scheduler
 from jupyter_raylite.core.serialization import Payload, serialize
 from jupyter_raylite.core.task_spec import TaskSpec
 from jupyter_raylite.core import object_store
-from jupyter_raylite.exceptions import TaskCancelledError, WorkerCrashedError
+from jupyter_raylite.exceptions import RaySystemError, TaskCancelledError, WorkerCrashedError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ class WorkerHandle:
     transit: list = field(default_factory=list)  # object ids pinned for a get reply
     closed_at: float | None = None
     actor_id: str | None = None  # set for a worker dedicated to one actor
+    lost_task: str | None = None  # the task it ran when its connection closed
+    waiters: list = field(default_factory=list)  # its open get/wait requests
 
 
 @dataclass
@@ -110,19 +112,20 @@ class Head:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._wake_pending = False
+        self._wake_closed = False
         # One selector for the life of the head: the wake-up pipe, the zygote's socket and
         # every worker channel (also for writing while a channel's outbox is not empty).
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
         self._selector.register(control, selectors.EVENT_READ, "control")
         self._stopping = False
-        self.finished_count = 0
+        self.crashed: BaseException | None = None
         self.thread = threading.Thread(target=self._loop, name="raylite-head", daemon=True)
         self.actors = ActorSupervisor(self)
 
     # -- called from driver threads -----------------------------------------------------------
     def wake(self) -> None:
-        if self._wake_pending:
+        if self._wake_pending or self._wake_closed:
             return
         self._wake_pending = True
         try:
@@ -138,7 +141,23 @@ class Head:
         """Run ``function(*args)`` on the head thread and return its result (or raise)."""
         future = concurrent.futures.Future()
         self.post(("call", function, args, future))
-        return future.result()
+        while True:
+            try:
+                return future.result(timeout=0.1)
+            except concurrent.futures.TimeoutError:
+                self.check_alive()
+
+    def check_alive(self) -> None:
+        """Raise if the head thread has stopped: a caller must never wait for it forever."""
+        if self.crashed is not None:
+            raise RaySystemError(
+                f"The cluster's coordinator thread crashed ({self.crashed!r}). Call "
+                "ray.shutdown() and ray.init() to start a new cluster, and please report "
+                "this bug.") from self.crashed
+        if self._stopping:
+            raise RaySystemError(
+                "The cluster was shut down (or its launcher process died). Call ray.init() "
+                "to start a new one.")
 
     def start(self, warm_workers: int) -> None:
         for worker_id in self.scheduler.add_workers(warm_workers):
@@ -149,21 +168,28 @@ class Head:
         self._stopping = True
         self.post(("stop",))
         self.thread.join(timeout=10)
+        self._wake_closed = True
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
     # -- the loop -----------------------------------------------------------------------------
     def _loop(self) -> None:
         try:
             while not self._stopping:
                 self._step()
-        except Exception:  # a bug in the head: make it loud, and fail waiters rather than hang
+        except Exception as exc:  # a bug in the head: make it loud, and fail every waiter
             log.exception("jupyter_raylite head thread crashed")
-            raise
+            self.crashed = exc
         finally:
+            self._stopping = True
+            with self.objects.changed:  # wake driver threads blocked in get/wait
+                self.objects.changed.notify_all()
+            for message in self.inbox:
+                if message[0] == "call":
+                    message[3].set_exception(RaySystemError("the cluster stopped"))
             for handle in list(self.workers.values()):
                 handle.channel.close()
             self._selector.close()
-            os.close(self._wake_r)
-            os.close(self._wake_w)
 
     def _step(self) -> None:
         for key, events in self._selector.select(self._next_timeout()):
@@ -239,7 +265,8 @@ class Head:
         self.objects.pin(spec.dependencies, +1)
         self.objects.pin(spec.args.contained, +1)
         for oid in spec.dependencies:
-            if self.objects.payload(oid) is None:
+            # An unknown id (freed, or from an earlier cluster) fails in _make_runnable.
+            if self.objects.payload(oid) is None and self.objects.known(oid):
                 record.missing.add(oid)
                 self._waiters.setdefault(oid, []).append(spec.task_id)
         if not record.missing:
@@ -268,8 +295,7 @@ class Head:
             if isinstance(item, tuple):  # ("actor", actor_id): its constructor or next call
                 record = self.actors.actors.get(item[1])
                 if record is not None:
-                    self.actors.try_start(record) if record.state == PENDING \
-                        else self.actors.pump(record)
+                    self.actors.object_arrived(record, object_id)
                 continue
             record = self.tasks.get(item)
             if record is None or record.state != WAITING:
@@ -291,34 +317,41 @@ class Head:
         record.state, record.worker_id = RUNNING, handle.worker_id
         blob = None
         if spec.function_id not in handle.functions:
-            blob = self.functions[spec.function_id]
+            blob = self.functions.get(spec.function_id)
+            if blob is None:  # a client bug; fail the task rather than the head
+                self.scheduler.task_finished(handle.worker_id)
+                error = RaySystemError(f"The code of {spec.name}() never reached the cluster.")
+                self._finish(record, FAILED,
+                             [serialize(error, is_error=True)] * len(spec.return_ids))
+                return
             handle.functions.add(spec.function_id)
         deps = [self.objects.payload(oid) for oid in spec.dependencies]
         self.send(handle, ("run", spec.task_id, spec.function_id, blob, spec.name, spec.args,
                             deps, spec.return_ids, spec.options.resource_demand()))
 
-    def _on_done(self, handle: WorkerHandle, task_id: str, status: str, payloads) -> None:
+    def _on_done(self, handle: WorkerHandle, task_id: str, status: str, payloads,
+                 cause_types=()) -> None:
         self.scheduler.task_finished(handle.worker_id)
         record = self.tasks.get(task_id)
         if record is None:
             pass
-        elif status == "error" and self._retry_on_error(record, payloads):
+        elif status == "error" and self._retry_on_error(record, cause_types):
             pass
         elif status == "cancelled" or record.cancel_requested:
             self._finish(record, CANCELLED, [_cancelled(task_id)] * len(record.spec.return_ids))
         else:
             self._finish(record, FINISHED if status == "ok" else FAILED, payloads)
         # Only now: the results above may contain refs that arrived in a get reply.
-        self._release_transit(handle)
+        self.release_transit(handle)
 
-    def _retry_on_error(self, record: TaskRecord, payloads) -> bool:
+    def _retry_on_error(self, record: TaskRecord, cause_types) -> bool:
         retry = record.spec.options.retry_exceptions
-        if not retry or record.retries_left == 0 or record.cancel_requested or not payloads:
+        if not retry or record.retries_left == 0 or record.cancel_requested:
             return False
         if retry is not True:
-            from jupyter_raylite.core.serialization import deserialize
-            cause = getattr(deserialize(payloads[0]), "cause", None)
-            if not isinstance(cause, retry):
+            # Match by class name: the head never unpickles what user code produced.
+            wanted = {f"{t.__module__}.{t.__qualname__}" for t in retry}
+            if wanted.isdisjoint(cause_types):
                 return False
         self._requeue(record)
         return True
@@ -332,17 +365,25 @@ class Head:
     def _finish(self, record: TaskRecord, state: str, payloads) -> None:
         spec = record.spec
         record.state, record.worker_id = state, None
-        self.finished_count += 1
-        for oid, payload in zip(spec.return_ids, payloads):
+        self.complete(spec.return_ids, payloads)
+        self.release_arguments(spec)
+        # Keep finished records only while someone may still ask about them (cancel, graph);
+        # the jupyter layer reads history from events, not from this table.
+        del self.tasks[spec.task_id]
+
+    def complete(self, return_ids, payloads) -> None:
+        """Store a task's or call's results and wake whatever waits for them."""
+        for oid, payload in zip(return_ids, payloads):
             self.objects.fill(oid, payload)
             self.object_ready(oid)
+
+    def release_arguments(self, spec) -> None:
+        """A task, call or actor constructor is done with its arguments: unpin them and
+        free the segment they travelled in."""
         self.objects.pin(spec.dependencies, -1)
         self.objects.pin(spec.args.contained, -1)
         if spec.args.segment is not None:
             object_store.unlink_segment(spec.args.segment.name)
-        # Keep finished records only while someone may still ask about them (cancel, graph);
-        # the jupyter layer reads history from events, not from this table.
-        del self.tasks[spec.task_id]
 
     def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
         task_id = self.objects.producer(object_id)
@@ -412,9 +453,23 @@ class Head:
     def _on_worker(self, handle: WorkerHandle) -> None:
         channel = handle.channel
         for frame in channel.receive():
-            self._on_worker_message(handle, protocol.loads(frame))
+            try:
+                self._on_worker_message(handle, protocol.loads(frame))
+            except Exception:
+                # One worker's bad message must not take the whole cluster down: that worker
+                # is killed (its task retried or failed), the rest go on.
+                log.exception("jupyter_raylite: bad message from worker %s", handle.worker_id)
+                self._kill(handle)
+                return
         if channel.closed:
             self._connection_closed(handle)
+
+    def _kill(self, handle: WorkerHandle) -> None:
+        if handle.pid is not None:
+            try:
+                os.kill(handle.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def _on_worker_message(self, handle: WorkerHandle, message) -> None:
         kind = message[0]
@@ -424,8 +479,8 @@ class Head:
                 (self.objects.hold if edge == "hold" else self.objects.drop)(wid, oid)
         elif kind == "done":
             if handle.actor_id is not None:
-                self.actors.on_call_done(self.actors.actors[handle.actor_id], message[1],
-                                         message[3])
+                self.actors.on_call_done(self.actors.actors[handle.actor_id], handle,
+                                         message[1], message[3])
             else:
                 self._on_done(handle, *message[1:])
         elif kind == "submit":
@@ -450,7 +505,7 @@ class Head:
                 self.scheduler.worker_started(wid)
         elif kind in ("actor_ready", "actor_init_failed"):
             self.actors.on_init_done(self.actors.actors[handle.actor_id],
-                                     message[1] if kind == "actor_init_failed" else None)
+                                     message[2] if kind == "actor_init_failed" else None)
         elif kind == "actor_exit":
             self.actors.on_exit_requested(self.actors.actors[handle.actor_id])
         elif kind == "actor_call":
@@ -487,6 +542,7 @@ class Head:
         for oid in object_ids:
             if self.objects.payload(oid) is None:
                 self._waiters.setdefault(oid, []).append(waiter)
+        handle.waiters.append(waiter)
         if deadline is not None:
             heapq.heappush(self._deadlines, (deadline, id(waiter), waiter))
 
@@ -533,7 +589,14 @@ class Head:
             if handle.closed_at is not None and now - handle.closed_at > _EXIT_STATUS_GRACE:
                 self._worker_gone(handle, None)
 
-    def _release_transit(self, handle: WorkerHandle) -> None:
+    def _close_waiters(self, handle: WorkerHandle) -> None:
+        """The task that asked has ended: a late answer must not reach the next one."""
+        for waiter in handle.waiters:
+            waiter.done = True
+        handle.waiters = []
+
+    def release_transit(self, handle: WorkerHandle) -> None:
+        self._close_waiters(handle)
         if handle.transit:
             self.objects.pin(handle.transit, -1)
             handle.transit = []
@@ -549,6 +612,11 @@ class Head:
             self._stopping = True
             return
         message = pickle.loads(data)
+        if message[0] == "forked":
+            handle = self.workers.get(message[1])
+            if handle is not None and handle.pid is None:
+                handle.pid = message[2]
+            return
         if message[0] == "exited":
             pid, code = message[1], message[2]
             handle = next((h for h in self.workers.values() if h.pid == pid), None)
@@ -558,6 +626,10 @@ class Head:
                 self._exit_codes[pid] = code
 
     def _connection_closed(self, handle: WorkerHandle) -> None:
+        if handle.closed_at is None and handle.actor_id is None:
+            # Out of the pool now, so nothing is dispatched to a dead worker while its exit
+            # status is on the way; its task (if any) is failed or retried in _worker_gone.
+            handle.lost_task = self.scheduler.worker_died(handle.worker_id)
         if handle.closed_at is None:
             try:
                 self._selector.unregister(handle.channel)
@@ -573,14 +645,14 @@ class Head:
         """A worker process is dead: fail or retry its task, release what it held."""
         if self.workers.pop(handle.worker_id, None) is None:
             return
-        self._release_transit(handle)
+        self.release_transit(handle)
         self.objects.drop_holder(handle.worker_id)
         if handle.actor_id is not None:
             if not self._stopping:
                 self.actors.on_worker_gone(self.actors.actors[handle.actor_id],
                                            describe_exit(exit_code))
             return
-        task_id = self.scheduler.worker_died(handle.worker_id)
+        task_id = handle.lost_task or self.scheduler.worker_died(handle.worker_id)
         record = self.tasks.get(task_id) if task_id else None
         if record is None or self._stopping:
             return
@@ -597,14 +669,6 @@ class Head:
                 "Raise max_retries to retry more often.")
             self._finish(record, FAILED,
                          [serialize(error, is_error=True)] * len(record.spec.return_ids))
-
-    # -- views --------------------------------------------------------------------------------
-    def task_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for record in list(self.tasks.values()):
-            counts[record.state] = counts.get(record.state, 0) + 1
-        counts[FINISHED] = self.finished_count
-        return counts
 
 
 def describe_exit(code: int | None) -> str:

@@ -55,7 +55,13 @@ def write_segment(name: str, meta: bytes, buffers: list[memoryview]) -> SegmentL
         offset = _aligned(offset + buf.nbytes)
     size = max(offset, 1)
     path = os.path.join(_SHM_DIR, name)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Left by an earlier attempt of the same task whose worker died before reporting:
+        # nobody can have read it, so it is replaced.
+        os.unlink(path)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         # Allocating the pages up front is faster than growing the file while writing, and
         # turns "no room in /dev/shm" into a clear error here instead of a SIGBUS later.

@@ -26,7 +26,7 @@ from jupyter_raylite.core.client import ClusterClient, deadline_after
 from jupyter_raylite.core.head import DRIVER, Head
 from jupyter_raylite.core.serialization import Payload
 from jupyter_raylite.core.task_spec import TaskSpec
-from jupyter_raylite.exceptions import ObjectLostError, RaySystemError
+from jupyter_raylite.exceptions import ObjectLostError
 
 # A blocked get() wakes up at least this often, so that Ctrl-C / a kernel interrupt is seen
 # within this delay even if the platform does not interrupt lock waits.
@@ -119,11 +119,13 @@ class LocalCluster:
         """Stop the head, kill every worker, remove every segment; returns when all are gone."""
         refs.counter.edges = deque(maxlen=0)  # refs that die from now on have nowhere to go
         refs.counter.on_edge = None
+        # The head first, so that nothing asks the zygote for a worker any more; then the
+        # zygote, which kills every worker and unlinks every segment before it exits.
+        self.head.stop()
         try:
             self.control.send(pickle.dumps(("shutdown",)))
         except OSError:
             pass
-        self.head.stop()
         try:
             self.zygote.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -174,6 +176,9 @@ class DriverClient(ClusterClient):
     def _wait(self, object_ids, num_returns, timeout):
         deadline = deadline_after(timeout)
         with self.objects.changed:
+            for oid in object_ids:
+                if not self.objects.known(oid):
+                    raise self._lost(oid)
             while True:
                 ready = {oid for oid in object_ids if self.objects.payload(oid) is not None}
                 if len(ready) >= num_returns or not self._block(deadline):
@@ -181,8 +186,7 @@ class DriverClient(ClusterClient):
 
     def _block(self, deadline: float | None) -> bool:
         """Wait for a change; False once the deadline has passed."""
-        if self.head._stopping:
-            raise RaySystemError("The cluster was shut down while waiting for objects.")
+        self.head.check_alive()
         wait = _INTERRUPT_CHECK
         if deadline is not None:
             wait = min(wait, deadline - time.monotonic())

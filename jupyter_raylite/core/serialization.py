@@ -119,6 +119,14 @@ if _cloudpickle_code_reduce is None:  # a cloudpickle without the hook: keep its
 def dumps_code(function) -> tuple[bytes, tuple[str, ...]]:
     """Pickle a function or class by value where needed; also return the refs it captures."""
     stream = io.BytesIO()
-    with collect_refs() as captured:
-        _CodePickler(stream, protocol=5).dump(function)
+    try:
+        with collect_refs() as captured:
+            _CodePickler(stream, protocol=5).dump(function)
+    except (TypeError, pickle.PicklingError, AttributeError) as exc:
+        name = getattr(function, "__qualname__", repr(function))
+        raise SerializationError(
+            f"Could not serialize {name} to ship it to the workers: {exc}. It refers (through "
+            "a global or a closure) to something that cannot be pickled, such as a lock, an "
+            "open file or a connection; create that object inside the function instead."
+        ) from exc
     return stream.getvalue(), tuple(captured)

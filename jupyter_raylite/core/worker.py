@@ -60,6 +60,8 @@ class WorkerClient(ClusterClient):
         self.actor_id: str | None = None
         self.actor_class_name: str | None = None
         self.concurrent = False  # True once a threaded or async actor runs here
+        self.sending = 0
+        self.interrupt_pending = False
         self.backlog: deque = deque()
         self._local = threading.local()
         self._send_lock = threading.Lock()
@@ -85,6 +87,18 @@ class WorkerClient(ClusterClient):
     # -- the wire -----------------------------------------------------------------------------
     def send(self, message) -> None:
         frame = protocol.dumps(message)
+        # A cancellation (SIGINT) must not land between a frame's header and its body: the
+        # worker's SIGINT handler defers it while this flag is set.
+        self.sending += 1
+        try:
+            self._send_frames(frame)
+        finally:
+            self.sending -= 1
+        if self.sending == 0 and self.interrupt_pending:
+            self.interrupt_pending = False
+            raise KeyboardInterrupt("task cancelled")
+
+    def _send_frames(self, frame: bytes) -> None:
         with self._send_lock:
             # Holds go first, so the head sees them before anything that might release the
             # object's other pins; drops go last, after anything that might pin it anew.
@@ -203,8 +217,12 @@ class Worker:
         self._semaphore: asyncio.Semaphore | None = None
 
     def on_sigint(self, signum, frame):
-        if self.running:
-            raise KeyboardInterrupt("task cancelled")
+        if not self.running:
+            return
+        if self.client.sending:
+            self.client.interrupt_pending = True  # raised once the frame is out
+            return
+        raise KeyboardInterrupt("task cancelled")
 
     def serve(self) -> None:
         client = self.client
@@ -234,7 +252,7 @@ class Worker:
             return_ids, demand) -> None:
         client = self.client
         client.enter_task(task_id, name, demand)
-        status, payloads = "ok", []
+        status, payloads, cause_types = "ok", [], ()
         try:
             self.running = True
             try:
@@ -249,14 +267,15 @@ class Worker:
         except SystemExit:
             raise  # sys.exit() in a task ends the worker; the head reports and retries
         except BaseException as exc:
-            status = "error"
+            status, cause_types = "error", _type_names(exc)
             payloads = [_error_payload(name, exc)] * len(return_ids)
         finally:
+            self.running = False
             _flush_output()
             client.leave_task()
         # Drop our references to arguments and results before the edges are flushed.
         args = kwargs = result = None  # noqa: F841
-        client.send(("done", task_id, status, payloads))
+        client.send(("done", task_id, status, payloads, cause_types))
 
     def _arguments(self, args_payload: Payload, dep_payloads) -> tuple[tuple, dict]:
         args, kwargs = deserialize(args_payload)
@@ -284,7 +303,8 @@ class Worker:
             self.instance = cls(*args, **kwargs)
         except BaseException as exc:
             _flush_output()
-            client.send(("actor_init_failed", _error_payload(name, exc)))
+            client.send(("actor_init_failed", _error_payload(name, exc),
+                         f"{type(exc).__name__}: {exc}"))
             return
         finally:
             client.leave_task()
@@ -353,9 +373,15 @@ class Worker:
             client.leave_task()
         if exiting:
             client.send(("actor_exit",))
-        client.send(("done", task_id, status, payloads))
+        client.send(("done", task_id, status, payloads, ()))
         if exiting:
             os._exit(0)
+
+
+def _type_names(exc: BaseException) -> tuple[str, ...]:
+    """The exception's classes by name, so the head can match retry_exceptions without
+    unpickling user code."""
+    return tuple(f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__)
 
 
 def _raiser(exc: BaseException):
