@@ -34,7 +34,7 @@ class WorkerSlot:
     started: bool = False
     task_id: str | None = None
     demand: dict[str, float] = field(default_factory=dict)
-    blocked: bool = False
+    blocked: int = 0  # how many of its threads wait in get/wait right now
 
 
 @dataclass(frozen=True)
@@ -83,18 +83,22 @@ class Scheduler:
     def task_finished(self, worker_id: str) -> None:
         slot = self.workers[worker_id]
         self._give_back(slot)
-        slot.task_id, slot.demand, slot.blocked = None, {}, False
+        slot.task_id, slot.demand, slot.blocked = None, {}, 0
 
     def worker_blocked(self, worker_id: str) -> None:
         slot = self.workers.get(worker_id)  # actors' workers are not in the pool
-        if slot is not None and slot.task_id is not None and not slot.blocked:
-            slot.blocked = True
+        if slot is None or slot.task_id is None:
+            return
+        slot.blocked += 1
+        if slot.blocked == 1:
             self.pool.release(_cpu_part(slot.demand))
 
     def worker_unblocked(self, worker_id: str) -> None:
         slot = self.workers.get(worker_id)
-        if slot is not None and slot.blocked:
-            slot.blocked = False
+        if slot is None or not slot.blocked:
+            return
+        slot.blocked -= 1
+        if slot.blocked == 0:
             self.pool.acquire(_cpu_part(slot.demand))
 
     def worker_died(self, worker_id: str) -> str | None:

@@ -67,6 +67,8 @@ class WorkerClient(ClusterClient):
         self._send_lock = threading.Lock()
         self._request_ids = itertools.count()
         self._replies: dict[int, concurrent.futures.Future] = {}
+        # Held by the one thread reading the connection (see request()).
+        self.reading = threading.Lock()
         self.counter = refs.reset_counter()
 
     # -- what runs where (per thread: threaded actors run several calls at once) -------------
@@ -111,16 +113,32 @@ class WorkerClient(ClusterClient):
 
     def request(self, *message):
         request_id = next(self._request_ids)
-        if self.concurrent:
-            future = self._replies[request_id] = concurrent.futures.Future()
-            self.send((message[0], request_id, *message[1:]))
-            return future.result()
+        future = self._replies[request_id] = concurrent.futures.Future()
         self.send((message[0], request_id, *message[1:]))
-        while True:
-            reply = protocol.loads(self.conn.recv_bytes())
-            if reply[0] == "reply" and reply[1] == request_id:
-                return reply[2]
-            self.backlog.append(reply)  # e.g. the next pipelined actor call
+        if self.concurrent:  # the main thread is a dedicated reader
+            return future.result()
+        # No reader thread here (a task worker, a sequential actor): whichever waiting thread
+        # gets the reading role reads for everyone, handing replies to their futures and
+        # keeping other messages (the next pipelined actor call) in the backlog.
+        while not future.done():
+            if self.reading.acquire(blocking=False):
+                try:
+                    while not future.done():
+                        self.dispatch(protocol.loads(self.conn.recv_bytes()))
+                finally:
+                    self.reading.release()
+            else:
+                try:
+                    return future.result(timeout=0.05)
+                except concurrent.futures.TimeoutError:
+                    continue
+        return future.result()
+
+    def dispatch(self, message) -> None:
+        if message[0] == "reply":
+            self.on_reply(message[1], message[2])
+        else:
+            self.backlog.append(message)
 
     def on_reply(self, request_id: int, result) -> None:
         future = self._replies.pop(request_id, None)
@@ -228,13 +246,16 @@ class Worker:
         client = self.client
         client.send(("ready", os.getpid()))
         while True:
-            if client.backlog:
-                message = client.backlog.popleft()
-            else:
-                try:
-                    message = protocol.loads(client.conn.recv_bytes())
-                except (EOFError, OSError):
-                    return
+            try:
+                with client.reading:
+                    # Re-checked under the lock: a thread of the last task may have been the
+                    # reader meanwhile and put the next message in the backlog.
+                    if client.backlog:
+                        message = client.backlog.popleft()
+                    else:
+                        message = protocol.loads(client.conn.recv_bytes())
+            except (EOFError, OSError):
+                return
             kind = message[0]
             if kind == "run":
                 self.run(*message[1:])

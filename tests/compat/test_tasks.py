@@ -359,3 +359,17 @@ def test_cancel_is_recursive_by_default(ray_impl, exceptions, tmp_path):
         ray_impl.get(ref, timeout=30)
     time.sleep(2.5)
     assert not marker.exists()
+
+
+def test_threads_inside_a_task_can_get_at_the_same_time(ray_impl):
+    @ray_impl.remote
+    def square(x):
+        time.sleep(0.05)
+        return x * x
+
+    @ray_impl.remote
+    def fan_out(n):
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            return sum(pool.map(lambda i: ray_impl.get(square.remote(i)), range(n)))
+
+    assert ray_impl.get(fan_out.remote(12), timeout=60) == sum(i * i for i in range(12))
