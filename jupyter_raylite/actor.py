@@ -17,9 +17,10 @@ from jupyter_raylite.core.serialization import dumps_code
 from jupyter_raylite.options import ActorOptions, TaskOptions
 
 
-def method(*, num_returns: int = 1, **ignored):
+def method(*, num_returns: int = 1, **options):
     """Annotate an actor method: ``@ray.method(num_returns=2)``."""
-    TaskOptions.from_kwargs(num_returns=num_returns)  # same validation as for tasks
+    # Same validation as task options: a typo such as num_return=2 fails here.
+    TaskOptions.from_kwargs(num_returns=num_returns, **options)
 
     def annotate(function):
         function.__ray_num_returns__ = num_returns
@@ -181,9 +182,13 @@ class ActorMethod:
         return result
 
     def options(self, **options) -> "ActorMethod":
-        allowed = {k: v for k, v in options.items() if k in ("num_returns", "name")}
+        unsupported = set(options) - {"num_returns", "name"}
+        if unsupported:
+            raise ValueError(
+                f"Actor method options are num_returns and name; got {sorted(unsupported)}. "
+                "Resources and retries are set on the actor class with .options(...).")
         return ActorMethod(self._handle, self._name,
-                           TaskOptions.from_kwargs(self._options, **allowed))
+                           TaskOptions.from_kwargs(self._options, **options))
 
     def __call__(self, *args, **kwargs):
         raise TypeError(

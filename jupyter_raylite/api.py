@@ -81,6 +81,13 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
 
     Workers start in the background; the first task waits only for the first worker.
     """
+    if namespace is not None and not isinstance(namespace, str):
+        raise TypeError(f"namespace must be a string, got {type(namespace).__name__}.")
+    if kwargs.get("runtime_env"):
+        warnings.warn(
+            "runtime_env is ignored by the local cluster: workers share this environment "
+            "(set environment variables with os.environ before init(), install packages "
+            "with pip).", UserWarning, stacklevel=2)
     unknown = set(kwargs) - IGNORED_INIT_KWARGS
     if unknown:
         raise TypeError(
@@ -271,6 +278,10 @@ def cancel(ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> No
         raise TypeError(
             f"ray.cancel() only supported for object refs. For actors, try ray.kill(). "
             f"Got: {type(ref)}.")
+    if force and "." in (ref._owner_hint or ""):
+        raise ValueError(
+            "force=True is not supported for actor tasks (it would kill the actor); use "
+            "ray.kill(actor) for that, or cancel without force.")
     context.current_runtime().cancel(ref.hex(), force, recursive)
 
 

@@ -64,7 +64,6 @@ class TaskRecord:
     retries_left: int = 0
     cancel_requested: bool = False
     children: list = field(default_factory=list)
-    submitted_at: float = field(default_factory=time.time)
 
 
 @dataclass

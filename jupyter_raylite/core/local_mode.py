@@ -56,6 +56,11 @@ class LocalModeClient(ClusterClient):
             text = "".join(traceback.format_exception(exc))
             return [serialize(RayTaskError(name, text, exc), is_error=True)] * num_returns
 
+    def create_actor(self, actor_class, args, kwargs, options):
+        raise NotImplementedError(
+            f"Actors ({actor_class.class_name}) are not supported with local_mode=True; call "
+            "ray.shutdown() and then ray.init() without local_mode to use them.")
+
     def put(self, value) -> ObjectRef:
         if isinstance(value, ObjectRef):
             return super().put(value)  # raises the same TypeError

@@ -24,10 +24,6 @@ _ALIGN = 64
 _SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
 
 
-def shm_dir() -> str:
-    return _SHM_DIR
-
-
 @dataclass(frozen=True)
 class SegmentLayout:
     """Where the pickle stream and each out-of-band buffer sit inside a segment."""

@@ -78,10 +78,6 @@ class ReferenceCounter:
             edges.append(self.edges.popleft())
         return edges
 
-    def held(self) -> int:
-        with self._lock:
-            return len(self._counts)
-
 
 def split_edges(edges: list[tuple[str, str]]) -> tuple[list, list]:
     """Order a worker's pending edges around the message they ride with.
@@ -146,9 +142,6 @@ class ObjectRef:
 
     def binary(self) -> bytes:
         return self._id.encode()
-
-    def task_id(self) -> str:
-        return self._id
 
     def __hash__(self) -> int:
         return hash(self._id)

@@ -30,14 +30,6 @@ class ResourcePool:
         self._total = {name: _fixed(v) for name, v in total.items()}
         self._available = dict(self._total)
 
-    def feasible(self, demand: dict[str, float]) -> bool:
-        """Whether the node could ever run this demand (it fits in the totals)."""
-        return all(_fixed(v) <= self._total.get(k, 0) for k, v in demand.items())
-
-    def missing(self, demand: dict[str, float]) -> dict[str, float]:
-        """The parts of a demand the node's totals cannot cover, for error messages."""
-        return {k: v for k, v in demand.items() if _fixed(v) > self._total.get(k, 0)}
-
     def fits(self, demand: dict[str, float]) -> bool:
         return all(_fixed(v) <= self._available.get(k, 0) for k, v in demand.items())
 

@@ -182,9 +182,6 @@ class Scheduler:
     def queued(self) -> int:
         return len(self._shape_of)
 
-    def running_task(self, worker_id: str) -> str | None:
-        slot = self.workers.get(worker_id)
-        return slot.task_id if slot else None
 
 
 def _cpu_part(demand: dict[str, float]) -> dict[str, float]:

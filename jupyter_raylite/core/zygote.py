@@ -31,6 +31,7 @@ import socket
 import sys
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -57,6 +58,12 @@ class Zygote:
         os.set_blocking(self._wake_w, False)
 
     def serve(self) -> None:
+        # Processes that tasks start (and leave behind) are re-parented to us, not to init,
+        # so that clean-up can reap them too.
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        except (OSError, AttributeError):
+            pass
         signal.set_wakeup_fd(self._wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         # Keep the default SIGINT away: a stray Ctrl-C in a terminal must not kill the cluster.
@@ -119,8 +126,8 @@ class Zygote:
                 return
             if pid == 0:
                 return
-            self.children.pop(pid, None)
-            self._send(("exited", pid, exit_code(status)))
+            if self.children.pop(pid, None) is not None:  # not an adopted grandchild
+                self._send(("exited", pid, exit_code(status)))
 
     def _send(self, message) -> None:
         try:
@@ -129,19 +136,35 @@ class Zygote:
             pass
 
     def _cleanup(self) -> None:
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for pid in list(self.children):
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        # Every process of our session goes: workers and whatever their tasks started.
+        # Twice, in case one of them forked while the first round ran.
+        for _ in range(2):
+            for pid in _session_members(exclude=os.getpid()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            while True:
+                try:
+                    os.waitpid(-1, 0)
+                except ChildProcessError:
+                    break
         self.children.clear()
         from jupyter_raylite.core.object_store import unlink_cluster_segments
         unlink_cluster_segments(self.cluster_id)
+
+
+def _session_members(exclude: int) -> list[int]:
+    """Pids of the processes in this process's session (the zygote leads its own)."""
+    session, members = os.getsid(0), []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != exclude:
+            try:
+                if os.getsid(int(entry)) == session:
+                    members.append(int(entry))
+            except (ProcessLookupError, PermissionError):
+                pass
+    return members
 
 
 def main() -> None:

@@ -323,12 +323,19 @@ def test_runtime_context_inside_a_task(ray_impl):
     assert assigned == {"CPU": 2.0}
 
 
-def test_custom_resources_are_accounted(ray_impl):
-    @ray_impl.remote(num_cpus=0)
-    def f():
-        return 1
+def test_zero_cpu_tasks_run_while_every_cpu_is_taken(ray_impl):
+    @ray_impl.remote(num_cpus=4)
+    def hog():
+        time.sleep(1.5)
 
-    assert ray_impl.get(f.remote()) == 1
+    @ray_impl.remote(num_cpus=0)
+    def light():
+        return "ran"
+
+    busy = hog.remote()
+    time.sleep(0.3)
+    assert ray_impl.get(light.remote(), timeout=1.0) == "ran"
+    ray_impl.get(busy)
 
 
 def test_exceptions_module_has_rays_classes(exceptions):

@@ -216,3 +216,37 @@ def test_import_starts_nothing_and_imports_no_ipython_or_ray():
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 
+
+
+def test_processes_started_by_tasks_die_with_the_cluster():
+    ray.init(num_cpus=1)
+    from jupyter_raylite import api
+    cluster_id = api._cluster.cluster_id
+
+    @ray.remote
+    def start_helper():
+        import subprocess
+        return subprocess.Popen(["sleep", "600"]).pid
+
+    helper = ray.get(start_helper.remote())
+    assert helper in {p.pid for p in cluster_processes(cluster_id)}
+    ray.shutdown()
+    assert wait_until(lambda: not cluster_processes(cluster_id), timeout=2.0)
+
+
+def test_custom_resources_limit_how_many_tasks_run_at_once():
+    ray.init(num_cpus=4, resources={"gpu_slot": 1})
+    try:
+        @ray.remote(resources={"gpu_slot": 1})
+        def exclusive():
+            import time
+            start = time.monotonic()
+            time.sleep(0.3)
+            return start, time.monotonic()
+
+        spans = sorted(ray.get([exclusive.remote() for _ in range(3)]))
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            assert start >= end  # never two at once
+        assert ray.cluster_resources()["gpu_slot"] == 1
+    finally:
+        ray.shutdown()
