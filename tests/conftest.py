@@ -27,22 +27,25 @@ def _live_cluster_id() -> str | None:
 @pytest.fixture(autouse=True)
 def no_leaks():
     threads_before = live_threads()
+    segments_before = segments()
     yield
     gc.collect()
     live = _live_cluster_id()
 
     def clean():
         procs = cluster_processes(exclude=live)
-        segs = {s for s in segments() if live is None or not s.startswith(f"raylite_{live}_")}
+        # A cluster shared by a module stays up, but its segments must come back to what
+        # they were before the test: whatever the test created and dropped is freed.
+        segs = segments() - segments_before
         return not procs and not segs
 
     assert wait_until(clean, timeout=5), (
         f"leaked past the test: processes {cluster_processes()}, segments {segments()}")
     # The head thread of a shared cluster and helper threads of Ray are allowed to stay.
     def new_threads():
-        return {t for t in live_threads() - threads_before
-                if not t.name.startswith(("raylite-head", "ray_", "Thread-")) or
-                t.name.startswith("raylite-future")}
+        # A fixture's cluster keeps its head thread; Ray's client keeps threads of its own.
+        allowed = ("ray_", "Thread-") + (("raylite-head",) if live else ())
+        return {t for t in live_threads() - threads_before if not t.name.startswith(allowed)}
     assert wait_until(lambda: not new_threads(), timeout=5), f"threads leaked: {new_threads()}"
 
 
