@@ -5,17 +5,26 @@ The first item of each tuple names the message:
 
     head -> worker   ("run", task_id, function_id, function_blob | None, name, args, deps,
                       return_ids, demand)
-                     ("reply", request_id, result)          answer to get / wait
+                     ("actor_init", actor_id, class_name, class_blob, args, deps,
+                      max_concurrency, is_async)
+                     ("call", task_id, method, name, args, deps, return_ids)
+                     ("reply", request_id, result)          answer to get / wait / lookups
                      ("exit",)
     worker -> head   ("ready", pid)
                      ("refs", [("hold" | "drop", object_id), ...])
-                     ("done", task_id, status, payloads)  status: "ok" | "error" | "cancelled"
+                     ("done", task_id, status, payloads, cause_type_names)
+                                                            status: "ok" | "error" | "cancelled"
                      ("submit", TaskSpec)                   a nested task
                      ("put", object_id, payload)
                      ("get", request_id, object_ids, timeout)
                      ("wait", request_id, object_ids, num_returns, timeout)
                      ("cancel", object_id, force, recursive)
                      ("output", task_id, name, stream, text)
+                     ("resources", request_id)
+                     ("create_actor", ActorSpec)  ("create_named_actor", request_id, ActorSpec)
+                     ("actor_call", ActorCallSpec)  ("kill_actor", actor_id, no_restart)
+                     ("get_actor", request_id, name, namespace)
+                     ("actor_ready",)  ("actor_init_failed", payload, text)  ("actor_exit",)
 """
 
 from __future__ import annotations
