@@ -79,6 +79,7 @@ class ActorSupervisor:
                     "ray.kill(ray.get_actor(name)), or choose another name.")
         record = ActorRecord(spec, restarts_left=options.max_restarts)
         self.actors[spec.actor_id] = record
+        self.head.note_origin(spec.actor_id, spec, owner)
         if not registered:
             self.objects.add_ready(spec.actor_id, _ACTOR_MARKER, owner)
         if options.name is not None:
@@ -161,6 +162,7 @@ class ActorSupervisor:
     def submit(self, spec: ActorCallSpec, owner: str) -> None:
         if owner != "driver":
             self.objects.expect(spec.return_ids, spec.task_id, owner)
+        self.head.note_origin(spec.task_id, spec, owner)
         self.objects.pin(spec.dependencies, +1)
         self.objects.pin(spec.args.contained, +1)
         record = self.actors.get(spec.actor_id)

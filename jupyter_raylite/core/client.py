@@ -123,7 +123,8 @@ class ClusterClient:
             f"{actor_class.class_name}.__init__", args, kwargs, self.segment_for, actor_id)
         spec = ActorSpec(actor_id, actor_class.class_id, actor_class.class_name,
                          actor_class.methods, actor_class.is_async, payload, dependencies,
-                         options, options.namespace or self.namespace_name)
+                         options, options.namespace or self.namespace_name,
+                         parent_task_id=self.current_task_id)
         with self._discarding_on_failure(payload):
             spec.class_blob, spec.captured_refs = self._code_to_ship(
                 actor_class.class_id, actor_class.class_blob)

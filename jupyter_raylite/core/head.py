@@ -101,6 +101,10 @@ class Head:
         self._worker_ids = (f"w{i}" for i in itertools.count())
         self.scheduler = Scheduler(total, lambda: next(self._worker_ids))
         self.tasks: dict[str, TaskRecord] = {}
+        # Where each live task, actor call and actor came from: an opaque tag the driver
+        # gives (the notebook cell that submitted it).  Nested work inherits its parent's, so
+        # output and interrupts can be routed to the cell that started it all.
+        self.origins: dict[str, object] = {}
         self.functions: dict[str, bytes] = {}
         self.workers: dict[str, WorkerHandle] = {}
         self._exit_codes: dict[int, int] = {}
@@ -236,6 +240,8 @@ class Head:
                 self.actors.create(message[1], DRIVER, registered=True)
             elif kind == "kill_actor":
                 self.actors.kill(*message[1:])
+            elif kind == "cancel_origin":
+                self.cancel_origin(message[1])
             elif kind == "call":
                 _, function, args, future = message
                 try:
@@ -256,6 +262,7 @@ class Head:
             spec.function_blob = None
         if owner != DRIVER:  # the driver registered its returns itself, before submitting
             self.objects.expect(spec.return_ids, spec.task_id, owner)
+        self.note_origin(spec.task_id, spec, owner)
         record = TaskRecord(spec, owner, retries_left=spec.options.max_retries)
         self.tasks[spec.task_id] = record
         parent = self.tasks.get(spec.parent_task_id) if spec.parent_task_id else None
@@ -370,6 +377,24 @@ class Head:
         # the jupyter layer reads history from events, not from this table.
         del self.tasks[spec.task_id]
 
+    def note_origin(self, key: str, spec, owner: str) -> None:
+        origin = spec.origin
+        if owner != DRIVER:  # a worker's submission belongs to whatever its task belongs to
+            origin = self.origins.get(spec.parent_task_id) if spec.parent_task_id else None
+            spec.origin = origin
+        if origin is not None:
+            self.origins[key] = origin
+
+    def cancel_origin(self, matches) -> None:
+        """Cancel every task and queued actor call whose origin ``matches`` (an interrupted
+        cell), with everything they submitted."""
+        for task_id, origin in list(self.origins.items()):
+            if matches(origin):
+                if task_id in self.tasks:
+                    self.cancel_task(task_id, False, True)
+                else:
+                    self.actors.cancel(task_id)
+
     def complete(self, return_ids, payloads) -> None:
         """Store a task's or call's results and wake whatever waits for them."""
         for oid, payload in zip(return_ids, payloads):
@@ -383,6 +408,7 @@ class Head:
         self.objects.pin(spec.args.contained, -1)
         if spec.args.segment is not None:
             object_store.unlink_segment(spec.args.segment.name)
+        self.origins.pop(getattr(spec, "task_id", None) or spec.actor_id, None)
 
     def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
         task_id = self.objects.producer(object_id)
@@ -488,7 +514,8 @@ class Head:
             self.objects.add_ready(message[1], message[2], wid)
             self.object_ready(message[1])
         elif kind == "output":
-            self._output_sink(message[1], message[2], handle.pid, message[3], message[4])
+            origin = self.origins.get(message[1]) if message[1] else None
+            self._output_sink(origin, message[2], handle.pid, message[3], message[4])
         elif kind in ("get", "wait"):
             self._on_blocking_request(handle, message)
         elif kind == "cancel":

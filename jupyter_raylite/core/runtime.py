@@ -44,7 +44,7 @@ class ClusterConfig:
     log_to_driver: bool
 
 
-def print_output(task_id, name, pid, stream, text) -> None:
+def print_output(origin, name, pid, stream, text) -> None:
     """Ray's log_to_driver: worker output on the driver's stdout/stderr, prefixed by its source."""
     target = sys.stderr if stream == "stderr" else sys.stdout
     prefix = f"({name} pid={pid}) "
@@ -137,6 +137,11 @@ class LocalCluster:
 
 
 class DriverClient(ClusterClient):
+    # Set by the Jupyter layer: what the driver is running now (the cell), recorded with each
+    # submission; and what to do when a wait is interrupted (cancel that cell's work).
+    origin = staticmethod(lambda: None)
+    on_interrupt = None
+
     def __init__(self, cluster: LocalCluster):
         super().__init__()
         self.cluster = cluster
@@ -148,6 +153,7 @@ class DriverClient(ClusterClient):
         self.objects = cluster.head.objects
 
     def _submit(self, spec: TaskSpec) -> None:
+        spec.origin = self.origin()
         self.objects.expect(spec.return_ids, spec.task_id, DRIVER)
         self.head.post(("submit", spec))
 
@@ -192,7 +198,12 @@ class DriverClient(ClusterClient):
             wait = min(wait, deadline - time.monotonic())
             if wait <= 0:
                 return False
-        self.objects.changed.wait(wait)
+        try:
+            self.objects.changed.wait(wait)
+        except KeyboardInterrupt:
+            if self.on_interrupt is not None:
+                self.on_interrupt()
+            raise
         return True
 
     def _lost(self, object_id: str) -> ObjectLostError:
@@ -205,6 +216,7 @@ class DriverClient(ClusterClient):
         self.head.post(("cancel", object_id, force, recursive))
 
     def _create_actor(self, spec) -> tuple[str, bool]:
+        spec.origin = self.origin()
         if spec.options.name is not None:
             # A name needs an answer now (taken? get_if_exists?): ask the head thread.
             return self.head.call(self.head.actors.create, spec, DRIVER, False)
@@ -213,6 +225,7 @@ class DriverClient(ClusterClient):
         return spec.actor_id, True
 
     def _submit_call(self, spec) -> None:
+        spec.origin = self.origin()
         self.objects.expect(spec.return_ids, spec.task_id, DRIVER)
         self.head.post(("actor_call", spec))
 

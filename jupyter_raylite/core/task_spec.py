@@ -35,6 +35,7 @@ class TaskSpec:
     parent_task_id: str | None = None
     function_blob: bytes | None = None  # sent with the first submission from each process
     captured_refs: tuple[str, ...] = ()  # ObjectRefs the function's globals/closure capture
+    origin: object = None  # what the driver submitted it from (a notebook cell); see Head
 
 
 def build_task_spec(function_id: str, name: str, args: tuple, kwargs: dict,
@@ -69,6 +70,8 @@ class ActorSpec:
     namespace: str | None
     class_blob: bytes | None = None
     captured_refs: tuple[str, ...] = ()
+    parent_task_id: str | None = None  # the task that created it, if a task did
+    origin: object = None
 
 
 @dataclass
@@ -83,6 +86,7 @@ class ActorCallSpec:
     dependencies: tuple[str, ...]
     return_ids: tuple[str, ...]
     parent_task_id: str | None = None
+    origin: object = None
 
 
 def build_arguments(name: str, args: tuple, kwargs: dict, segment_for, task_id: str):

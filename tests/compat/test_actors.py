@@ -84,7 +84,17 @@ def test_seed_tracker_actor_passed_into_tasks_counts_eight(ray_impl):
     db_object_ref = ray_impl.put(database)
     refs = [retrieve_tracker_task.remote(item, tracker, db_object_ref) for item in range(8)]
     assert [tuple(x) for x in ray_impl.get(refs)] == list(enumerate(database))
-    assert ray_impl.get(tracker.counts.remote()) == 8
+    if ray_impl.__name__ == "jupyter_raylite":
+        # A task's calls reach the actor before the task's result is ready, so the count
+        # is 8 at once, every time.
+        assert ray_impl.get(tracker.counts.remote()) == 8
+    else:
+        # Real Ray does not order a task's fire-and-forget calls before the driver's later
+        # call: it can answer 7 first (seen in CI).  It does reach 8.
+        deadline = time.monotonic() + 10
+        while ray_impl.get(tracker.counts.remote()) != 8 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ray_impl.get(tracker.counts.remote()) == 8
 
 
 def test_actor_handle_given_to_another_actor(ray_impl):
