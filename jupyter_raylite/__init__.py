@@ -14,6 +14,17 @@ from jupyter_raylite.core.refs import ObjectRef
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext jupyter_raylite``: start this kernel's cluster, register the magics."""
+    from jupyter_raylite.jupyter import extension
+    extension.load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from jupyter_raylite.jupyter import extension
+    extension.unload(ipython)
+
 __all__ = [
     "ObjectRef", "actor", "available_resources", "cancel", "cluster_resources", "exceptions",
     "get", "get_actor", "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill",

@@ -40,6 +40,12 @@ class RayTaskError(RayError):
         header = f"{self.function_name}() (pid={self.pid})"
         return f"{header}\n{self.traceback_str.rstrip()}"
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error: the remote traceback of the user's code, not
+        the local frames of the get() that re-raised it."""
+        return [f"{type(self).__name__}: {self.function_name}() failed in a worker "
+                f"(pid={self.pid})", *self.traceback_str.rstrip().splitlines()]
+
     def as_instanceof_cause(self) -> "RayTaskError":
         """Return an exception that is both a RayTaskError and an instance of the cause's class.
 
@@ -82,11 +88,15 @@ def _dual_class(cause_cls: type) -> type:
     def __reduce__(self):
         return RayTaskError.__reduce__(self)
 
+    def _render_traceback_(self):
+        return RayTaskError._render_traceback_(self)
+
     name = f"RayTaskError({cause_cls.__name__})"
     dual = type(name, (RayTaskError, cause_cls), {
         "__init__": lambda self, *a, **k: None,
         "__str__": __str__,
         "__reduce__": __reduce__,
+        "_render_traceback_": _render_traceback_,
         "__module__": __name__,
     })
     _dual_classes[cause_cls] = dual

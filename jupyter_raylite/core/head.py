@@ -377,6 +377,15 @@ class Head:
         # the jupyter layer reads history from events, not from this table.
         del self.tasks[spec.task_id]
 
+    def statistics(self) -> "ClusterStatistics":
+        pool = self.scheduler.pool.statistics()
+        tasks: dict[str, int] = {}
+        for record in self.tasks.values():
+            tasks[record.state] = tasks.get(record.state, 0) + 1
+        alive = sum(1 for a in self.actors.actors.values() if a.state == "alive")
+        return ClusterStatistics(pool.total, pool.available, len(self.workers), alive, tasks,
+                                 self.objects.statistics())
+
     def note_origin(self, key: str, spec, owner: str) -> None:
         origin = spec.origin
         if owner != DRIVER:  # a worker's submission belongs to whatever its task belongs to
@@ -695,6 +704,18 @@ class Head:
                 "Raise max_retries to retry more often.")
             self._finish(record, FAILED,
                          [serialize(error, is_error=True)] * len(record.spec.return_ids))
+
+
+@dataclass(frozen=True)
+class ClusterStatistics:
+    """What meters and ``%raylite status`` show; taken on the head thread."""
+
+    total: dict
+    available: dict
+    workers: int
+    actors_alive: int
+    tasks: dict  # state -> count, for the tasks still in the table
+    objects: object  # core.objects.Statistics
 
 
 def describe_exit(code: int | None) -> str:

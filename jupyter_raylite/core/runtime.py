@@ -59,6 +59,15 @@ def _discard_output(*_args) -> None:
     pass
 
 
+# Where worker output goes when log_to_driver is on; the Jupyter extension replaces it with a
+# router that writes into the cell that submitted the work.
+output_sink = print_output
+
+
+def _route_output(*args) -> None:
+    output_sink(*args)  # looked up per line, so a sink installed later takes effect
+
+
 class LocalCluster:
     """One embedded cluster: a zygote process, its workers, and the head thread."""
 
@@ -69,7 +78,7 @@ class LocalCluster:
         self.started_at = time.time()
         # Ray gives a job without a namespace an anonymous one of its own.
         self.namespace = config.namespace or f"anonymous-{self.cluster_id}"
-        sink = output_sink or (print_output if config.log_to_driver else _discard_output)
+        sink = output_sink or (_route_output if config.log_to_driver else _discard_output)
         object_store.remove_orphaned_segments()
         self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
@@ -214,6 +223,14 @@ class DriverClient(ClusterClient):
 
     def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
         self.head.post(("cancel", object_id, force, recursive))
+
+    def cancel_origin(self, matches) -> None:
+        """Cancel every task and queued actor call whose origin satisfies ``matches``."""
+        self.head.post(("cancel_origin", matches))
+
+    def statistics(self) -> "ClusterStatistics":
+        """A consistent snapshot of the cluster, taken on the head thread."""
+        return self.head.call(self.head.statistics)
 
     def _create_actor(self, spec) -> tuple[str, bool]:
         spec.origin = self.origin()

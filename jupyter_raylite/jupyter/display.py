@@ -1,0 +1,42 @@
+"""Rich displays for ObjectRefs and actor handles, registered by the extension."""
+
+from __future__ import annotations
+
+import html
+
+from jupyter_raylite.core import context
+
+
+def object_ref_html(ref) -> str:
+    """An ObjectRef's state (pending, ready, failed) and, when ready and small, a preview."""
+    runtime = context.current_runtime(auto=False)
+    objects = getattr(getattr(runtime, "head", None), "objects", None)
+    payload = objects.payload(ref.hex()) if objects is not None else None
+    source = html.escape(ref._owner_hint or "put")
+    if objects is None or not objects.known(ref.hex()):
+        state, detail = "lost", "not in the current cluster"
+    elif payload is None:
+        state, detail = "pending", f"from {source}()" if ref._owner_hint else ""
+    elif payload.is_error:
+        state, detail = "failed", "get() raises its error"
+    else:
+        state, detail = "ready", _preview(runtime, ref, payload.nbytes)
+    colour = {"pending": "#d9a400", "ready": "#2e8b57", "failed": "#c0392b"}.get(state, "#777")
+    return (f"<span class='raylite-ref'><code>ObjectRef({html.escape(ref.hex())})</code> "
+            f"<b style='color:{colour}'>{state}</b> {detail}</span>")
+
+
+def _preview(runtime, ref, nbytes: int) -> str:
+    if nbytes > 10_000:
+        return f"{nbytes / 2**20:.1f} MiB"
+    try:
+        text = repr(runtime.get([ref], 0)[0])
+    except Exception:
+        return f"{nbytes} bytes"
+    text = text if len(text) <= 80 else text[:77] + "..."
+    return f"<code>{html.escape(text)}</code>"
+
+
+def actor_handle_html(handle) -> str:
+    return (f"<span class='raylite-actor'>Actor <b>{html.escape(handle._class_name)}</b> "
+            f"<code>{html.escape(handle._actor_id)}</code></span>")

@@ -1,0 +1,168 @@
+"""``%raylite``: control and inspect this kernel's cluster from a cell.
+
+One line magic with subcommands; each subcommand's arguments are declared with IPython's
+``magic_arguments``, so ``%raylite?`` documents them and a mistake raises UsageError.
+"""
+
+from __future__ import annotations
+
+import json
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+import jupyter_raylite as ray
+from jupyter_raylite.core import context
+
+# Names the widgets issue will fill in; reserved so that they fail clearly until then.
+RESERVED = ("graph", "meters", "inspect", "timeline")
+
+
+@magics_class
+class RayliteMagics(Magics):
+    def __init__(self, shell, settings):
+        super().__init__(shell)
+        self.settings = settings
+
+    @line_magic
+    def raylite(self, line: str):
+        """Control and inspect this kernel's jupyter_raylite cluster.
+
+        %raylite [status]      resources, workers, objects, tasks by state
+        %raylite init [--num-cpus N] [--num-gpus N] [--resources JSON]
+                      [--object-store-memory BYTES]
+        %raylite shutdown      stop the cluster: every worker and segment goes
+        %raylite restart       a fresh cluster (same settings); the old one fully gone
+        %raylite cancel [--all] [REF ...]
+                               cancel what the last cell submitted, everything (--all),
+                               or the tasks behind the named ObjectRefs
+        %raylite interrupt {cancel,keep}
+                               interrupting a cell that waits in get/wait cancels the
+                               tasks it submitted (default), or keeps them running as Ray does
+
+        Example: %raylite init --num-cpus 4
+        """
+        word, _, rest = line.strip().partition(" ")
+        word = word or "status"
+        if word in RESERVED:
+            raise UsageError(f"%raylite {word} comes with the widgets and is not available yet.")
+        handler = getattr(self, f"_{word}", None)
+        if word.startswith("_") or handler is None:
+            raise UsageError(f"Unknown subcommand {word!r}. Subcommands: status, init, "
+                             "shutdown, restart, cancel, interrupt. See %raylite?")
+        return handler(rest)
+
+    @magic_arguments()
+    def _status(self, line):
+        """Show the cluster's resources, workers, objects and tasks."""
+        parse_argstring(self._status, line)
+        runtime = context.current_runtime(auto=False)
+        if runtime is None or not hasattr(runtime, "statistics"):
+            print("No local cluster is running. Start one with %raylite init.")
+            return
+        stats = runtime.statistics()
+        print(f"jupyter_raylite cluster {runtime.cluster_id}")
+        for name in sorted(stats.total):
+            if name.startswith("node:"):
+                continue
+            total, free = stats.total[name], stats.available.get(name, 0)
+            print(f"  {name:<20} {total - free:g} of {total:g} in use")
+        print(f"  workers {stats.workers}, actors alive {stats.actors_alive}")
+        objects = stats.objects
+        print(f"  objects {objects.objects} ({objects.pending} pending), shared memory "
+              f"{objects.shared_memory_bytes / 2**20:.1f} MiB in {objects.segments} segments")
+        tasks = ", ".join(f"{state} {n}" for state, n in sorted(stats.tasks.items()))
+        print(f"  tasks: {tasks or 'none waiting or running'}")
+
+    @magic_arguments()
+    @argument("--num-cpus", type=float, default=None, help="CPUs to offer tasks")
+    @argument("--num-gpus", type=float, default=None, help="GPUs to offer tasks")
+    @argument("--resources", type=str, default=None,
+              help='custom resources as JSON, e.g. \'{"disk": 2}\'')
+    @argument("--object-store-memory", type=int, default=None,
+              help="bytes of object store to report")
+    def _init(self, line):
+        """Start the cluster (if none runs) with these settings."""
+        args = parse_argstring(self._init, line)
+        options = self._init_options(args)
+        if ray.is_initialized():
+            raise UsageError("A cluster is already running: use %raylite restart with new "
+                             "settings, or %raylite shutdown first.")
+        self.settings.init_options = options
+        ray.init(**options)
+
+    def _init_options(self, args) -> dict:
+        options = {"num_cpus": args.num_cpus, "num_gpus": args.num_gpus,
+                   "object_store_memory": args.object_store_memory}
+        if args.resources is not None:
+            try:
+                options["resources"] = json.loads(args.resources)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"--resources must be JSON, e.g. '{{\"disk\": 2}}': {exc}")
+            if not isinstance(options["resources"], dict):
+                raise UsageError("--resources must be a JSON object of name to amount.")
+        return {k: v for k, v in options.items() if v is not None}
+
+    @magic_arguments()
+    def _shutdown(self, line):
+        """Stop the cluster: every worker process and shared-memory segment goes."""
+        parse_argstring(self._shutdown, line)
+        ray.shutdown()
+
+    @magic_arguments()
+    @argument("--num-cpus", type=float, default=None, help="CPUs of the new cluster")
+    @argument("--num-gpus", type=float, default=None, help="GPUs of the new cluster")
+    @argument("--resources", type=str, default=None, help="custom resources as JSON")
+    @argument("--object-store-memory", type=int, default=None, help="object store bytes")
+    def _restart(self, line):
+        """Replace the cluster by a fresh one; ObjectRefs and actors of the old one are gone."""
+        args = parse_argstring(self._restart, line)
+        options = {**self.settings.init_options, **self._init_options(args)}
+        ray.shutdown()
+        self.settings.init_options = options
+        ray.init(**options)
+
+    @magic_arguments()
+    @argument("--all", action="store_true", help="cancel every task of the cluster")
+    @argument("refs", nargs="*", help="names of ObjectRef variables whose tasks to cancel")
+    def _cancel(self, line):
+        """Cancel what the last cell submitted, everything, or the tasks of named refs."""
+        args = parse_argstring(self._cancel, line)
+        runtime = context.current_runtime(auto=False)
+        if runtime is None:
+            raise UsageError("No cluster is running.")
+        if args.all and args.refs:
+            raise UsageError("Give either --all or ObjectRef names, not both.")
+        if args.all:
+            runtime.cancel_origin(lambda origin: True)
+            return
+        if args.refs:
+            for name in args.refs:
+                value = self.shell.user_ns.get(name)
+                refs = value if isinstance(value, list) else [value]
+                if not refs or not all(isinstance(r, ray.ObjectRef) for r in refs):
+                    raise UsageError(f"{name!r} is not an ObjectRef (or a list of them).")
+                for ref in refs:
+                    ray.cancel(ref)
+            return
+        last = self.settings.last_submitting_cell
+        if last is None:
+            print("No cell has submitted work yet.")
+            return
+        runtime.cancel_origin(lambda origin: _msg_id(origin) == last)
+
+    @magic_arguments()
+    @argument("mode", choices=["cancel", "keep"],
+              help="cancel: an interrupt cancels the waiting cell's tasks; keep: they run on")
+    def _interrupt(self, line):
+        """Choose what interrupting a cell that waits in get/wait does to its tasks."""
+        args = parse_argstring(self._interrupt, line)
+        self.settings.cancel_on_interrupt = args.mode == "cancel"
+
+
+def _msg_id(origin) -> str | None:
+    try:
+        return origin["header"]["msg_id"]
+    except (TypeError, KeyError):
+        return None

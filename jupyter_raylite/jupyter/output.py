@@ -1,0 +1,38 @@
+"""Worker output into the cell that submitted the work, even after that cell has finished.
+
+Each task remembers the parent message of the cell that submitted it (its *origin*, see
+core/head.py).  A line a worker prints is published on the kernel's IOPub channel as a
+``stream`` message with that parent, so the notebook shows it under that cell: not under
+whichever cell happens to run now, which is where Ray's and Dask's output lands.
+"""
+
+from __future__ import annotations
+
+from jupyter_raylite.core import runtime
+
+
+class CellOutputRouter:
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def current_cell(self):
+        """The parent message of the request being executed (the origin of a submission)."""
+        try:
+            return self.kernel.get_parent("shell")
+        except TypeError:  # ipykernel < 6.1 took no channel argument
+            return self.kernel.get_parent()
+
+    def write(self, origin, name, pid, stream, text) -> None:
+        if not origin:
+            runtime.print_output(origin, name, pid, stream, text)
+            return
+        prefix = f"({name} pid={pid}) "
+        lines = text.splitlines(keepends=True)
+        body = "".join(prefix + line for line in lines)
+        if not body.endswith("\n"):
+            body += "\n"
+        kernel = self.kernel
+        # The IOPub socket of ipykernel is a thread-safe proxy: sending from the head thread
+        # is allowed.
+        kernel.session.send(kernel.iopub_socket, "stream", {"name": stream, "text": body},
+                            parent=origin, ident=f"stream.{stream}".encode())

@@ -1,0 +1,194 @@
+"""The extension in a real kernel, driven through jupyter_client as a notebook front end would."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import time
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from leaks import cluster_processes, segments, wait_until
+
+
+class Kernel:
+    def __init__(self):
+        self.manager, self.client = start_new_kernel(kernel_name="python3")
+        self.messages: list[dict] = []
+
+    def execute(self, code: str, timeout: float = 60) -> dict:
+        """Run a cell; return its reply, with its stream text and error collected."""
+        msg_id = self.client.execute(code)
+        reply = self.client.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.client.get_shell_msg(timeout=timeout)
+        self.drain(until_idle=msg_id, timeout=timeout)
+        reply["msg_id"] = msg_id
+        return reply
+
+    def drain(self, until_idle: str | None = None, timeout: float = 5) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                message = self.client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                if until_idle is None:
+                    return
+                continue
+            self.messages.append(message)
+            if (until_idle is not None and message["msg_type"] == "status"
+                    and message["content"]["execution_state"] == "idle"
+                    and message["parent_header"].get("msg_id") == until_idle):
+                return
+
+    def stream_text(self, msg_id: str) -> str:
+        return "".join(m["content"]["text"] for m in self.messages
+                       if m["msg_type"] == "stream"
+                       and m["parent_header"].get("msg_id") == msg_id)
+
+    def error_of(self, msg_id: str) -> dict | None:
+        for m in self.messages:
+            if m["msg_type"] == "error" and m["parent_header"].get("msg_id") == msg_id:
+                return m["content"]
+        return None
+
+    def value(self, expression: str) -> str:
+        reply = self.execute(f"print(repr({expression}))")
+        return self.stream_text(reply["msg_id"]).strip()
+
+    def stop(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel():
+    k = Kernel()
+    k.execute("%load_ext jupyter_raylite\nimport jupyter_raylite as ray")
+    cluster_id = k.value("ray.api._cluster.cluster_id").strip("'")
+    yield k
+    k.stop()
+    assert wait_until(lambda: not cluster_processes(cluster_id), timeout=5)
+    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=5)
+
+
+def test_kernel_task_output_lands_in_the_submitting_cell_even_after_it_finished(kernel):
+    first = kernel.execute(
+        "import time\n"
+        "@ray.remote\n"
+        "def chatty():\n"
+        "    print('early line')\n"
+        "    time.sleep(1.5)\n"
+        "    print('late line')\n"
+        "    return 1\n"
+        "ref = chatty.remote()\n")
+    second = kernel.execute("time.sleep(3)\nprint('second cell')")
+    kernel.drain()
+    first_text = kernel.stream_text(first["msg_id"])
+    second_text = kernel.stream_text(second["msg_id"])
+    assert re.search(r"\(chatty pid=\d+\) early line\n", first_text)
+    assert re.search(r"\(chatty pid=\d+\) late line\n", first_text)
+    assert "line" not in second_text and "second cell" in second_text
+
+
+def test_kernel_output_of_nested_tasks_and_actors_goes_to_the_cell_that_started_them(kernel):
+    cell = kernel.execute(
+        "@ray.remote\n"
+        "class Greeter:\n"
+        "    def greet(self):\n"
+        "        print('hello from the actor')\n"
+        "@ray.remote\n"
+        "def child():\n"
+        "    print('hello from the child')\n"
+        "@ray.remote\n"
+        "def parent(g):\n"
+        "    ray.get([child.remote(), g.greet.remote()])\n"
+        "ray.get(parent.remote(Greeter.remote()))\n")
+    kernel.drain(timeout=2)
+    text = kernel.stream_text(cell["msg_id"])
+    assert "hello from the child" in text and "hello from the actor" in text
+
+
+def test_kernel_many_tasks_printing_lose_and_duplicate_nothing(kernel):
+    cell = kernel.execute(
+        "@ray.remote\n"
+        "def shout(i):\n"
+        "    for j in range(20):\n"
+        "        print(f'task {i} line {j}')\n"
+        "ray.get([shout.remote(i) for i in range(20)])\n")
+    kernel.drain(timeout=2)
+    lines = [l for l in kernel.stream_text(cell["msg_id"]).splitlines() if "task " in l]
+    expected = {f"task {i} line {j}" for i in range(20) for j in range(20)}
+    assert len(lines) == 400
+    assert {l.split(") ", 1)[1] for l in lines} == expected
+
+
+def test_kernel_interrupt_stops_the_wait_cancels_the_cells_tasks_and_keeps_the_cluster(kernel):
+    kernel.execute("import time\n@ray.remote\ndef forever():\n    while True:\n"
+                   "        time.sleep(0.01)\n")
+    msg_id = kernel.client.execute("ref = forever.remote()\nray.get(ref)")
+    time.sleep(1.5)
+    interrupted_at = time.monotonic()
+    kernel.manager.interrupt_kernel()
+    reply = kernel.client.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kernel.client.get_shell_msg(timeout=30)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert time.monotonic() - interrupted_at < 5  # the wait stopped (0.5 s on an idle machine)
+    kernel.drain(until_idle=msg_id)
+    outcome = kernel.execute(
+        "try:\n    ray.get(ref, timeout=20)\nexcept Exception as e:\n    print(type(e).__name__)")
+    assert "TaskCancelledError" in kernel.stream_text(outcome["msg_id"])
+    assert kernel.value("ray.get(ray.remote(lambda: 'usable').remote())") == "'usable'"
+
+
+def test_kernel_failed_task_shows_the_remote_traceback(kernel):
+    reply = kernel.execute(
+        "@ray.remote\n"
+        "def broken():\n"
+        "    return {}['no such key']\n"
+        "ray.get(broken.remote())\n")
+    error = kernel.error_of(reply["msg_id"])
+    text = "\n".join(error["traceback"])
+    assert "broken" in text and "no such key" in text
+    assert "core/client.py" not in text and "core/worker.py" not in text
+
+
+def test_kernel_magics_and_their_usage_errors(kernel):
+    status = kernel.execute("%raylite")
+    assert "workers" in kernel.stream_text(status["msg_id"])
+    bad = kernel.execute("%raylite init --num-cpus lots")
+    assert bad["content"]["ename"] == "UsageError"  # a message, not a traceback
+    assert "invalid float value: 'lots'" in kernel.stream_text(bad["msg_id"])
+    unknown = kernel.execute("%raylite frobnicate")
+    assert unknown["content"]["ename"] == "UsageError"
+    running = kernel.execute("%raylite init")
+    assert "already running" in running["content"]["evalue"]
+    kernel.execute("%raylite restart --num-cpus 1")
+    assert kernel.value("ray.cluster_resources()['CPU']") == "1.0"
+    kernel.execute("%reload_ext jupyter_raylite")
+    assert kernel.value("ray.is_initialized()") == "True"
+
+
+@pytest.mark.parametrize("how", ["kill", "restart"])
+def test_kernel_killed_or_restarted_leaves_nothing_within_two_seconds(how):
+    k = Kernel()
+    try:
+        k.execute("%load_ext jupyter_raylite\nimport jupyter_raylite as ray, numpy as np\n"
+                  "big = ray.put(np.zeros(1_000_000))\n"
+                  "@ray.remote\ndef forever():\n    import time\n    time.sleep(600)\n"
+                  "refs = [forever.remote() for _ in range(2)]")
+        cluster_id = k.value("ray.api._cluster.cluster_id").strip("'")
+        assert cluster_processes(cluster_id) and segments(f"raylite_{cluster_id}_")
+        if how == "kill":  # kill -9 of the kernel process alone
+            os.kill(k.manager.provisioner.process.pid, signal.SIGKILL)
+        else:  # a forced restart: SIGKILL to the kernel's whole process group
+            k.manager.restart_kernel(now=True)
+        assert wait_until(lambda: not cluster_processes(cluster_id), timeout=2.0)
+        assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=2.0)
+    finally:
+        k.stop()
