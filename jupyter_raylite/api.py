@@ -35,6 +35,9 @@ _INIT_KWARGS = ("address", "num_cpus", "num_gpus", "resources", "object_store_me
                 "local_mode", "ignore_reinit_error", "namespace", "log_to_driver")
 
 _cluster = None  # the LocalCluster this driver started, if any
+# Set by the Jupyter extension: decides what init() does when a cluster already runs (in a
+# kernel, re-running the cell that calls init() must not fail).
+reinit_policy = None
 
 
 class RayContext(dict):
@@ -98,6 +101,12 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
         if context.current_runtime(auto=False) is not None:
             if ignore_reinit_error:
                 return _context()
+            if reinit_policy is not None:
+                requested = {k: v for k, v in dict(
+                    num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
+                    object_store_memory=object_store_memory, namespace=namespace).items()
+                    if v is not None}
+                return reinit_policy(requested)
             raise RuntimeError(
                 "Maybe you called ray.init twice by accident? This error can be suppressed by "
                 "passing in 'ignore_reinit_error=True' or by calling 'ray.shutdown()' prior to "

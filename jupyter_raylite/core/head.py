@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 DRIVER = "driver"
 # How long to wait for the zygote's exit status of a worker whose connection closed.
 _EXIT_STATUS_GRACE = 1.0
+_HISTORY = 10_000
 
 WAITING, QUEUED, RUNNING, FINISHED, FAILED, CANCELLED = (
     "waiting", "queued", "running", "finished", "failed", "cancelled")
@@ -64,6 +65,8 @@ class TaskRecord:
     retries_left: int = 0
     cancel_requested: bool = False
     children: list = field(default_factory=list)
+    submitted_at: float = field(default_factory=time.time)
+    pid: int | None = None  # of the worker that ran it last
 
 
 @dataclass
@@ -105,6 +108,9 @@ class Head:
         # gives (the notebook cell that submitted it).  Nested work inherits its parent's, so
         # output and interrupts can be routed to the cell that started it all.
         self.origins: dict[str, object] = {}
+        # The last tasks that ended, for ``%raylite tasks``; bounded so that a long session
+        # does not grow without end.
+        self.history: deque[TaskSummary] = deque(maxlen=_HISTORY)
         self.functions: dict[str, bytes] = {}
         self.workers: dict[str, WorkerHandle] = {}
         self._exit_codes: dict[int, int] = {}
@@ -320,7 +326,7 @@ class Head:
 
     def _dispatch(self, record: TaskRecord, handle: WorkerHandle) -> None:
         spec = record.spec
-        record.state, record.worker_id = RUNNING, handle.worker_id
+        record.state, record.worker_id, record.pid = RUNNING, handle.worker_id, handle.pid
         blob = None
         if spec.function_id not in handle.functions:
             blob = self.functions.get(spec.function_id)
@@ -371,11 +377,26 @@ class Head:
     def _finish(self, record: TaskRecord, state: str, payloads) -> None:
         spec = record.spec
         record.state, record.worker_id = state, None
+        self.history.append(self._summary(record, time.time()))
         self.complete(spec.return_ids, payloads)
         self.release_arguments(spec)
         # Keep finished records only while someone may still ask about them (cancel, graph);
         # the jupyter layer reads history from events, not from this table.
         del self.tasks[spec.task_id]
+
+    def _summary(self, record: TaskRecord, ended_at: float | None) -> "TaskSummary":
+        return TaskSummary(record.spec.task_id, record.spec.name, record.state, record.pid,
+                           record.submitted_at, ended_at,
+                           _origin_id(self.origins.get(record.spec.task_id)))
+
+    def task_table(self, state: str | None = None, limit: int = 50) -> list["TaskSummary"]:
+        """The newest tasks first: live ones, then those that ended."""
+        rows = [self._summary(r, None) for r in self.tasks.values()]
+        rows.sort(key=lambda row: row.submitted_at, reverse=True)
+        rows += reversed(self.history)
+        if state is not None:
+            rows = [row for row in rows if row.state == state]
+        return rows[:limit]
 
     def statistics(self) -> "ClusterStatistics":
         pool = self.scheduler.pool.statistics()
@@ -704,6 +725,26 @@ class Head:
                 "Raise max_retries to retry more often.")
             self._finish(record, FAILED,
                          [serialize(error, is_error=True)] * len(record.spec.return_ids))
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """One row of ``%raylite tasks``."""
+
+    task_id: str
+    name: str
+    state: str
+    pid: int | None
+    submitted_at: float
+    ended_at: float | None
+    cell: str | None  # the id of the request (notebook cell) that submitted it
+
+
+def _origin_id(origin) -> str | None:
+    try:
+        return origin["header"]["msg_id"]
+    except (TypeError, KeyError):
+        return None
 
 
 @dataclass(frozen=True)

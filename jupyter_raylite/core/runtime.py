@@ -228,9 +228,13 @@ class DriverClient(ClusterClient):
         """Cancel every task and queued actor call whose origin satisfies ``matches``."""
         self.head.post(("cancel_origin", matches))
 
-    def statistics(self) -> "ClusterStatistics":
-        """A consistent snapshot of the cluster, taken on the head thread."""
+    def statistics(self):
+        """A consistent snapshot of the cluster (ClusterStatistics), taken on the head."""
         return self.head.call(self.head.statistics)
+
+    def task_table(self, state: str | None = None, limit: int = 50):
+        """The newest tasks first (TaskSummary rows), live ones and those that ended."""
+        return self.head.call(self.head.task_table, state, limit)
 
     def _create_actor(self, spec) -> tuple[str, bool]:
         spec.origin = self.origin()

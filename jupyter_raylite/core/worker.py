@@ -44,6 +44,8 @@ from jupyter_raylite.core.serialization import Payload, SerializationError, dese
 from jupyter_raylite.core.task_spec import resolve_arguments
 from jupyter_raylite.exceptions import RayTaskError
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 # Ray's default number of concurrent calls of an async actor.
 ASYNC_ACTOR_DEFAULT_CONCURRENCY = 1000
 
@@ -439,9 +441,9 @@ def _split_returns(result, num_returns: int, name: str) -> list:
 
 
 def _error_payload(name: str, exc: BaseException) -> Payload:
-    # Skip the worker's own frames: the traceback starts in the user's code.
+    # Skip the runtime's own frames: the traceback starts in the user's code.
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         tb = tb.tb_next
     text = "".join(traceback.format_exception(type(exc), exc, tb))
     error = RayTaskError(name, text, exc)

@@ -15,6 +15,7 @@ import atexit
 from dataclasses import dataclass, field
 
 import jupyter_raylite as ray
+from jupyter_raylite import api
 from jupyter_raylite.actor import ActorHandle
 from jupyter_raylite.core import runtime
 from jupyter_raylite.core.refs import ObjectRef
@@ -27,6 +28,9 @@ from jupyter_raylite.jupyter.output import CellOutputRouter
 @dataclass
 class Settings:
     init_options: dict = field(default_factory=dict)
+    # True while the cluster is the one %load_ext started and no cell has called init():
+    # the first init(...) with other settings replaces it.
+    provisional: bool = True
     cancel_on_interrupt: bool = True
     last_submitting_cell: str | None = None
 
@@ -46,7 +50,8 @@ def load(ipython) -> None:
     if _loaded is not None:
         return
     settings = Settings(init_options=dict(ipython.config.get("Raylite", {})))
-    saved = (runtime.output_sink, DriverClient.origin, DriverClient.on_interrupt)
+    saved = (runtime.output_sink, DriverClient.origin, DriverClient.on_interrupt,
+             api.reinit_policy)
     kernel = getattr(ipython, "kernel", None)
     if kernel is not None:
         router = CellOutputRouter(kernel)
@@ -67,6 +72,7 @@ def load(ipython) -> None:
         runtime.output_sink = router.write
         DriverClient.origin = staticmethod(origin)
         DriverClient.on_interrupt = staticmethod(on_interrupt)
+    api.reinit_policy = lambda requested: _reinit(settings, requested)
     ipython.register_magics(RayliteMagics(ipython, settings))
     formatter = ipython.display_formatter.formatters["text/html"]
     formatter.for_type(ObjectRef, object_ref_html)
@@ -83,7 +89,7 @@ def unload(ipython) -> None:
     if _loaded is None:
         return
     loaded, _loaded = _loaded, None
-    runtime.output_sink, origin, on_interrupt = loaded.saved_hooks
+    runtime.output_sink, origin, on_interrupt, api.reinit_policy = loaded.saved_hooks
     DriverClient.origin = staticmethod(origin) if not isinstance(origin, staticmethod) else origin
     DriverClient.on_interrupt = on_interrupt
     ipython.magics_manager.magics["line"].pop("raylite", None)
@@ -93,6 +99,21 @@ def unload(ipython) -> None:
     atexit.unregister(ray.shutdown)
     if loaded.started_cluster:
         ray.shutdown()
+
+
+def _reinit(settings: Settings, requested: dict):
+    """init() in a kernel whose cluster runs already: re-running the cell is harmless."""
+    if not requested or requested == settings.init_options:
+        settings.provisional = False
+        return ray.init(ignore_reinit_error=True)
+    if settings.provisional:  # the cluster %load_ext started: the notebook's own init wins
+        ray.shutdown()
+        settings.init_options, settings.provisional = requested, False
+        return ray.init(**requested)
+    raise RuntimeError(
+        f"This kernel's cluster runs with {settings.init_options or 'the default settings'}, "
+        f"not {requested}. Use %raylite restart with the new settings (or ray.shutdown() "
+        "first); objects and actors of the old cluster are lost.")
 
 
 def ray_runtime():

@@ -7,13 +7,17 @@ One line magic with subcommands; each subcommand's arguments are declared with I
 from __future__ import annotations
 
 import json
+import time
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 import jupyter_raylite as ray
 from jupyter_raylite.core import context
+from jupyter_raylite.jupyter.cell_task import names_read, run_cell_body
+
+TASK_STATES = ["waiting", "queued", "running", "finished", "failed", "cancelled"]
 
 # Names the widgets issue will fill in; reserved so that they fail clearly until then.
 RESERVED = ("graph", "meters", "inspect", "timeline")
@@ -34,6 +38,9 @@ class RayliteMagics(Magics):
                       [--object-store-memory BYTES]
         %raylite shutdown      stop the cluster: every worker and segment goes
         %raylite restart       a fresh cluster (same settings); the old one fully gone
+        %raylite tasks [--state STATE] [--limit N]
+                               the newest tasks: waiting, queued, running, finished,
+                               failed, cancelled
         %raylite cancel [--all] [REF ...]
                                cancel what the last cell submitted, everything (--all),
                                or the tasks behind the named ObjectRefs
@@ -50,8 +57,39 @@ class RayliteMagics(Magics):
         handler = getattr(self, f"_{word}", None)
         if word.startswith("_") or handler is None:
             raise UsageError(f"Unknown subcommand {word!r}. Subcommands: status, init, "
-                             "shutdown, restart, cancel, interrupt. See %raylite?")
+                             "shutdown, restart, tasks, cancel, interrupt. See %raylite?")
         return handler(rest)
+
+    @magic_arguments()
+    @argument("--num-cpus", type=float, default=None, help="CPUs the cell's task holds")
+    @argument("--name", type=str, default=None, help="the task's name (output prefix)")
+    @argument("--out", type=str, default="_remote",
+              help="variable to bind the ObjectRef of the cell's last expression to")
+    @cell_magic
+    def remote(self, line: str, cell: str):
+        """Run this cell as a task on the cluster.
+
+        The notebook variables the cell reads travel with it (ObjectRefs among them are
+        resolved, as task arguments are); the value of its last expression becomes an
+        ObjectRef bound to --out (default ``_remote``); what it prints appears under the cell.
+
+        Example:
+            %%remote --num-cpus 2 --out total
+            sum(x * x for x in data)
+        """
+        args = parse_argstring(self.remote, line)
+        if not args.out.isidentifier():
+            raise UsageError(f"--out must be a variable name, got {args.out!r}.")
+        try:
+            names = names_read(cell, self.shell.user_ns)
+        except SyntaxError as exc:
+            raise UsageError(f"The cell is not valid Python: {exc}") from None
+        options = {"name": args.name or "remote_cell"}
+        if args.num_cpus is not None:
+            options["num_cpus"] = args.num_cpus
+        task = ray.remote(run_cell_body).options(**options)
+        filename = self.shell.compile.cache(cell) if hasattr(self.shell, "compile") else "<cell>"
+        self.shell.user_ns[args.out] = task.remote(cell, filename, **names)
 
     @magic_arguments()
     def _status(self, line):
@@ -89,7 +127,7 @@ class RayliteMagics(Magics):
         if ray.is_initialized():
             raise UsageError("A cluster is already running: use %raylite restart with new "
                              "settings, or %raylite shutdown first.")
-        self.settings.init_options = options
+        self.settings.init_options, self.settings.provisional = options, False
         ray.init(**options)
 
     def _init_options(self, args) -> dict:
@@ -120,8 +158,30 @@ class RayliteMagics(Magics):
         args = parse_argstring(self._restart, line)
         options = {**self.settings.init_options, **self._init_options(args)}
         ray.shutdown()
-        self.settings.init_options = options
+        self.settings.init_options, self.settings.provisional = options, False
         ray.init(**options)
+
+    @magic_arguments()
+    @argument("--state", choices=TASK_STATES, default=None, help="only tasks in this state")
+    @argument("--limit", type=int, default=20, help="at most this many rows (newest first)")
+    def _tasks(self, line):
+        """A table of the cluster's tasks, newest first."""
+        args = parse_argstring(self._tasks, line)
+        if args.limit < 1:
+            raise UsageError("--limit must be at least 1.")
+        runtime = context.current_runtime(auto=False)
+        if runtime is None or not hasattr(runtime, "task_table"):
+            raise UsageError("No local cluster is running. Start one with %raylite init.")
+        rows = runtime.task_table(args.state, args.limit)
+        if not rows:
+            print("No tasks" + (f" in state {args.state}." if args.state else " yet."))
+            return
+        print(f"{'task':<28} {'function':<24} {'state':<10} {'pid':>7} {'seconds':>8}")
+        now = time.time()
+        for row in rows:
+            seconds = (row.ended_at or now) - row.submitted_at
+            print(f"{row.task_id:<28} {row.name[:24]:<24} {row.state:<10} "
+                  f"{row.pid or '':>7} {seconds:>8.2f}")
 
     @magic_arguments()
     @argument("--all", action="store_true", help="cancel every task of the cluster")

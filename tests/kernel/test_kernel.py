@@ -192,3 +192,87 @@ def test_kernel_killed_or_restarted_leaves_nothing_within_two_seconds(how):
         assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=2.0)
     finally:
         k.stop()
+
+
+def test_kernel_remote_cell_magic_ships_names_and_binds_the_result(kernel):
+    kernel.execute("data = list(range(10))\nbonus = ray.put(100)")
+    cell = kernel.execute("%%remote --out total --name squares\n"
+                          "print('computing')\n"
+                          "sum(x * x for x in data) + bonus")
+    assert kernel.value("ray.get(total)") == "385"
+    kernel.drain(timeout=1)
+    assert re.search(r"\(squares pid=\d+\) computing", kernel.stream_text(cell["msg_id"]))
+    failing = kernel.execute("%%remote --out oops\n1 / 0")
+    assert kernel.execute("ray.get(oops)")["content"]["ename"].endswith("ZeroDivisionError)")
+    bad = kernel.execute("%%remote --out 'not a name'\n1")
+    assert bad["content"]["ename"] == "UsageError"
+    assert failing["content"]["status"] == "ok"  # the cell only submits
+
+
+def test_kernel_tasks_table_and_cancel_subcommands(kernel):
+    kernel.execute("import time\n@ray.remote\ndef nap(s):\n    time.sleep(s)\n    return s\n"
+                   "done = ray.get([nap.remote(0) for _ in range(3)])")
+    kernel.execute("slow = [nap.remote(30) for _ in range(2)]")
+    table = kernel.execute("%raylite tasks --state finished")
+    text = kernel.stream_text(table["msg_id"])
+    assert text.count("finished") == 3 and "running" not in text
+    kernel.execute("%raylite cancel")  # what the last submitting cell started
+    outcome = kernel.execute(
+        "for r in slow:\n"
+        "    try:\n        ray.get(r, timeout=20)\n"
+        "    except Exception as e:\n        print(type(e).__name__)")
+    assert kernel.stream_text(outcome["msg_id"]).split() == ["TaskCancelledError"] * 2
+    kernel.execute("more = nap.remote(30)")
+    kernel.execute("%raylite cancel more")
+    outcome = kernel.execute(
+        "try:\n    ray.get(more, timeout=20)\nexcept Exception as e:\n    print(type(e).__name__)")
+    assert "TaskCancelledError" in kernel.stream_text(outcome["msg_id"])
+    kernel.execute("again = nap.remote(30)")
+    kernel.execute("%raylite cancel --all")
+    outcome = kernel.execute(
+        "try:\n    ray.get(again, timeout=20)\nexcept Exception as e:\n    print(type(e).__name__)")
+    assert "TaskCancelledError" in kernel.stream_text(outcome["msg_id"])
+    assert kernel.execute("%raylite cancel not_defined")["content"]["ename"] == "UsageError"
+
+
+def test_kernel_interrupt_can_keep_the_tasks_running(kernel):
+    kernel.execute("%raylite interrupt keep\nimport time\n"
+                   "@ray.remote\ndef sleepy():\n    time.sleep(2)\n    return 'finished'")
+    msg_id = kernel.client.execute("ref = sleepy.remote()\nray.get(ref)")
+    time.sleep(0.7)
+    kernel.manager.interrupt_kernel()
+    kernel.drain(until_idle=msg_id, timeout=30)
+    assert kernel.value("ray.get(ref, timeout=20)") == "'finished'"
+
+
+def test_kernel_object_ref_display_shows_its_state(kernel):
+    kernel.execute("import time\n@ray.remote\ndef later():\n    time.sleep(30)\n"
+                   "@ray.remote\ndef fails():\n    raise ValueError('x')")
+    kernel.execute("pending = later.remote()\nready = ray.put([1, 2, 3])\nbad = fails.remote()\n"
+                   "ray.wait([bad])")
+
+    def html_of(name):
+        reply = kernel.execute(name)
+        for m in kernel.messages:
+            if m["msg_type"] == "execute_result" and \
+                    m["parent_header"].get("msg_id") == reply["msg_id"]:
+                return m["content"]["data"].get("text/html", "")
+        return ""
+
+    assert "pending" in html_of("pending")
+    ready = html_of("ready")
+    assert "ready" in ready and "[1, 2, 3]" in ready
+    assert "failed" in html_of("bad")
+    kernel.execute("ray.cancel(pending)")
+
+
+def test_kernel_rerunning_the_init_cell_is_harmless(kernel):
+    kernel.execute("ctx = ray.init(num_cpus=3)")  # replaces the cluster %load_ext started
+    assert kernel.value("ray.cluster_resources()['CPU']") == "3.0"
+    again = kernel.execute("ctx = ray.init(num_cpus=3)")  # the same cell, run again
+    assert again["content"]["status"] == "ok"
+    other = kernel.execute("ray.init(num_cpus=1)")
+    assert "%raylite restart" in other["content"]["evalue"]
+    reload = kernel.execute("%load_ext jupyter_raylite")  # loading twice is harmless
+    assert reload["content"]["status"] == "ok"
+    assert kernel.value("ray.cluster_resources()['CPU']") == "3.0"
