@@ -140,13 +140,8 @@ class ActorHandle:
         return ActorMethod(self, name, TaskOptions(num_returns=methods[name]))
 
     def __reduce__(self):
-        ids = getattr(refs._collecting, "ids", None)
-        if ids is None:
-            raise TypeError(
-                f"{self!r} can only be pickled by the cluster (as a task or actor argument, a "
-                "return value or inside ray.put); use ray.get_actor(name) to find a named "
-                "actor from another program.")
-        ids.append(self._actor_id)
+        refs.record_pickled(self._actor_id, repr(self),
+                            "Use ray.get_actor(name) to find a named actor from another program.")
         return (ActorHandle, (self._actor_id, self._class_name, self._methods, self._is_async))
 
     def __hash__(self) -> int:

@@ -37,18 +37,8 @@ class TaskOptions:
     @classmethod
     def from_kwargs(cls, base: "TaskOptions | None" = None, **kwargs: Any) -> "TaskOptions":
         """Validate user keyword options and return a new TaskOptions built on ``base``."""
-        base = base or cls()
-        valid = {f.name for f in dataclasses.fields(cls)}
-        updates = {}
-        for key, value in kwargs.items():
-            if key in ACCEPTED_AND_IGNORED_TASK_OPTIONS:
-                continue
-            if key not in valid:
-                raise ValueError(
-                    f"Invalid option keyword {key!r} for remote functions. Valid ones are "
-                    f"{', '.join(sorted(valid | ACCEPTED_AND_IGNORED_TASK_OPTIONS))}.")
-            updates[key] = _check(key, value)
-        return dataclasses.replace(base, **updates)
+        return _updated(base or cls(), kwargs, ACCEPTED_AND_IGNORED_TASK_OPTIONS,
+                        "remote functions", _check)
 
     def resource_demand(self) -> dict[str, float]:
         """The resources one task holds while it runs, by Ray's resource names."""
@@ -56,6 +46,21 @@ class TaskOptions:
                   "memory": float(self.memory)}
         demand.update(self.resources)
         return {k: v for k, v in demand.items() if v}
+
+
+def _updated(base, kwargs: dict, ignored: frozenset, what: str, check):
+    """``base`` with the validated options replaced; unknown keywords list the valid ones."""
+    valid = {f.name for f in dataclasses.fields(base)}
+    updates = {}
+    for key, value in kwargs.items():
+        if key in ignored:
+            continue
+        if key not in valid:
+            raise ValueError(
+                f"Invalid option keyword {key!r} for {what}. Valid ones are "
+                f"{', '.join(sorted(valid | ignored))}.")
+        updates[key] = check(key, value)
+    return dataclasses.replace(base, **updates)
 
 
 def _check(key: str, value: Any) -> Any:
@@ -140,18 +145,9 @@ class ActorOptions:
 
     @classmethod
     def from_kwargs(cls, base: "ActorOptions | None" = None, **kwargs: Any) -> "ActorOptions":
-        base = base or cls()
-        valid = {f.name for f in dataclasses.fields(cls)}
-        updates = {}
-        for key, value in kwargs.items():
-            if key in ACCEPTED_AND_IGNORED_ACTOR_OPTIONS:
-                continue
-            if key not in valid:
-                raise ValueError(
-                    f"Invalid option keyword {key!r} for actors. Valid ones are "
-                    f"{', '.join(sorted(valid | ACCEPTED_AND_IGNORED_ACTOR_OPTIONS))}.")
-            updates[key] = _check_actor(key, value)
-        return dataclasses.replace(base, **updates)
+        """Validate user keyword options and return a new ActorOptions built on ``base``."""
+        return _updated(base or cls(), kwargs, ACCEPTED_AND_IGNORED_ACTOR_OPTIONS, "actors",
+                        _check_actor)
 
     def resource_demand(self) -> dict[str, float]:
         demand = {"CPU": float(self.num_cpus or 0), "GPU": float(self.num_gpus),

@@ -121,6 +121,18 @@ def collect_refs():
         _collecting.ids = outer
 
 
+def record_pickled(object_id: str, what: str, instead: str) -> None:
+    """Note that a ref (or actor handle) is being pickled by the cluster's serializer, or
+    refuse: pickled anywhere else it would be a reference the cluster cannot see."""
+    ids = getattr(_collecting, "ids", None)
+    if ids is None:
+        raise TypeError(
+            f"{what} can only be pickled by the cluster (as a task or actor argument, a return "
+            f"value or inside ray.put); pickled to a file or another program it would be a "
+            f"reference the cluster cannot track. {instead}")
+    ids.append(object_id)
+
+
 class ObjectRef:
     """A future for a value in the cluster's object store; ``get(ref)`` returns the value."""
 
@@ -158,13 +170,7 @@ class ObjectRef:
             "Call ray.get(ref) to fetch the value, or compare it with `is not None`.")
 
     def __reduce__(self):
-        ids = getattr(_collecting, "ids", None)
-        if ids is None:
-            raise TypeError(
-                f"{self!r} can only be pickled by the cluster (as a task argument, a return "
-                "value or inside ray.put); pickling it to a file or another program would "
-                "create a reference the cluster cannot track. Store ray.get(ref) instead.")
-        ids.append(self._id)
+        record_pickled(self._id, f"{self!r}", "Store ray.get(ref) instead.")
         return (ObjectRef, (self._id, self._owner_hint))
 
     def future(self) -> concurrent.futures.Future:
