@@ -9,6 +9,7 @@ work.
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 import os
 import platform
@@ -84,8 +85,6 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
 
     Workers start in the background; the first task waits only for the first worker.
     """
-    if namespace is not None and not isinstance(namespace, str):
-        raise TypeError(f"namespace must be a string, got {type(namespace).__name__}.")
     if kwargs.get("runtime_env"):
         warnings.warn(
             "runtime_env is ignored by the local cluster: workers share this environment "
@@ -128,17 +127,31 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
         else:
             from jupyter_raylite.core.runtime import LocalCluster
             _cluster = LocalCluster(config)
+            _cluster.requested = {k: v for k, v in dict(
+                num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
+                object_store_memory=object_store_memory, namespace=namespace).items()
+                if v is not None}
             context.set_runtime(_cluster.client)
         return _context()
 
 
-def _config(num_cpus, num_gpus, resources, object_store_memory, namespace, log_to_driver):
-    from jupyter_raylite.core.runtime import ClusterConfig
+def check_init_options(num_cpus=None, num_gpus=None, resources=None,
+                       object_store_memory=None, namespace=None) -> None:
+    """Raise ValueError/TypeError for init() arguments that cannot start a cluster."""
     for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus),
                         ("object_store_memory", object_store_memory)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                                  or value < 0):
-            raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+                                  or not math.isfinite(value) or value < 0):
+            raise ValueError(f"{name} must be a non-negative finite number, got {value!r}.")
+    if resources:
+        TaskOptions.from_kwargs(resources=resources)
+    if namespace is not None and not isinstance(namespace, str):
+        raise TypeError(f"namespace must be a string, got {type(namespace).__name__}.")
+
+
+def _config(num_cpus, num_gpus, resources, object_store_memory, namespace, log_to_driver):
+    from jupyter_raylite.core.runtime import ClusterConfig
+    check_init_options(num_cpus, num_gpus, resources, object_store_memory, namespace)
     custom = TaskOptions.from_kwargs(resources=resources).resources if resources else ()
     memory = _available_memory()
     return ClusterConfig(

@@ -8,7 +8,9 @@ for Ray catch the same errors here.  A task's exception reaches the caller as a
 
 from __future__ import annotations
 
+import linecache
 import os
+import re
 
 
 class RayError(Exception):
@@ -38,13 +40,13 @@ class RayTaskError(RayError):
 
     def __str__(self) -> str:
         header = f"{self.function_name}() (pid={self.pid})"
-        return f"{header}\n{self.traceback_str.rstrip()}"
+        return f"{header}\n{with_source_lines(self.traceback_str).rstrip()}"
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows for this error: the remote traceback of the user's code, not
         the local frames of the get() that re-raised it."""
         return [f"{type(self).__name__}: {self.function_name}() failed in a worker "
-                f"(pid={self.pid})", *self.traceback_str.rstrip().splitlines()]
+                f"(pid={self.pid})", *with_source_lines(self.traceback_str).rstrip().splitlines()]
 
     def as_instanceof_cause(self) -> "RayTaskError":
         """Return an exception that is both a RayTaskError and an instance of the cause's class.
@@ -70,6 +72,25 @@ class RayTaskError(RayError):
         dual.pid = self.pid
         dual.args = cause.args
         return dual
+
+
+_FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in ')
+
+
+def with_source_lines(traceback_text: str) -> str:
+    """Fill in source lines a worker could not show: code from a notebook cell lives only in
+    the kernel's line cache, so the process that displays the error looks it up there."""
+    lines = traceback_text.splitlines(keepends=True)
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        match = _FRAME.match(line)
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if match and not following.startswith("    "):
+            source = linecache.getline(match["file"], int(match["line"])).strip()
+            if source:
+                out.append(f"    {source}\n")
+    return "".join(out)
 
 
 _dual_classes: dict[type, type] = {}

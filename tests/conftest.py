@@ -44,7 +44,8 @@ def no_leaks():
     # The head thread of a shared cluster and helper threads of Ray are allowed to stay.
     def new_threads():
         # A fixture's cluster keeps its head thread; Ray's client keeps threads of its own.
-        allowed = ("ray_", "Thread-") + (("raylite-head",) if live else ())
+        allowed = ("ray_", "Thread-", "IPythonHistorySavingThread") + (
+            ("raylite-head",) if live else ())
         return {t for t in live_threads() - threads_before if not t.name.startswith(allowed)}
     assert wait_until(lambda: not new_threads(), timeout=5), f"threads leaked: {new_threads()}"
 

@@ -224,6 +224,13 @@ class ActorSupervisor:
                     return True
         return False
 
+    def cancel_all_queued(self) -> None:
+        from jupyter_raylite.core.head import _cancelled
+        for record in self.actors.values():
+            while record.queue:
+                spec, _ = record.queue.popleft()
+                self._complete(spec, [_cancelled(spec.task_id)] * len(spec.return_ids))
+
     def _complete(self, spec: ActorCallSpec, payloads) -> None:
         self.head.complete(spec.return_ids, payloads)
         self.head.release_arguments(spec)

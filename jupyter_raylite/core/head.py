@@ -417,7 +417,12 @@ class Head:
 
     def cancel_origin(self, matches) -> None:
         """Cancel every task and queued actor call whose origin ``matches`` (an interrupted
-        cell), with everything they submitted."""
+        cell), with everything they submitted; ``matches=None`` cancels everything."""
+        if matches is None:
+            for task_id in list(self.tasks):
+                self.cancel_task(task_id, False, True)
+            self.actors.cancel_all_queued()
+            return
         for task_id, origin in list(self.origins.items()):
             if matches(origin):
                 if task_id in self.tasks:

@@ -207,13 +207,27 @@ class DriverClient(ClusterClient):
             wait = min(wait, deadline - time.monotonic())
             if wait <= 0:
                 return False
-        try:
-            self.objects.changed.wait(wait)
-        except KeyboardInterrupt:
-            if self.on_interrupt is not None:
-                self.on_interrupt()
-            raise
+        self.objects.changed.wait(wait)
         return True
+
+    def get(self, refs, timeout):
+        try:
+            return super().get(refs, timeout)
+        except KeyboardInterrupt:
+            self._interrupted()
+            raise
+
+    def wait(self, refs, num_returns, timeout):
+        try:
+            return super().wait(refs, num_returns, timeout)
+        except KeyboardInterrupt:
+            self._interrupted()
+            raise
+
+    def _interrupted(self) -> None:
+        # Wherever the interrupt landed in get/wait, the hook runs (outside the lock).
+        if self.on_interrupt is not None:
+            self.on_interrupt()
 
     def _lost(self, object_id: str) -> ObjectLostError:
         return ObjectLostError(
@@ -223,6 +237,10 @@ class DriverClient(ClusterClient):
 
     def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
         self.head.post(("cancel", object_id, force, recursive))
+
+    def cancel_all(self) -> None:
+        """Cancel every task and queued actor call of the cluster."""
+        self.head.post(("cancel_origin", None))
 
     def cancel_origin(self, matches) -> None:
         """Cancel every task and queued actor call whose origin satisfies ``matches``."""

@@ -6,24 +6,38 @@ Kept free of IPython imports: workers import this module to run the task.
 from __future__ import annotations
 
 import ast
-import builtins
-
-# Names IPython puts in the user namespace that a cell may mention but never needs shipped.
-_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "_", "__", "___",
-                            "_ih", "_oh", "_dh", "_i", "_ii", "_iii"})
+import symtable
 
 
-def names_read(source: str, namespace: dict) -> dict:
-    """The notebook variables that ``source`` reads: what must travel with the task."""
-    tree = ast.parse(source)
-    loaded = {node.id for node in ast.walk(tree)
-              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    return {name: namespace[name] for name in sorted(loaded)
-            if name in namespace and name not in _IPYTHON_NAMES
-            and not name.startswith("_i") and not hasattr(builtins, name)}
+def free_names(source: str) -> set[str]:
+    """Names the cell reads from its global namespace (the notebook's), found with the
+    compiler's own scope analysis: a nested function's parameters or a comprehension's
+    variable are not among them; ``x += 1`` reads ``x``."""
+    names: set[str] = set()
+
+    def visit(table: symtable.SymbolTable) -> None:
+        top = table.get_type() == "module"
+        for symbol in table.get_symbols():
+            if (top and symbol.is_referenced()) or (not top and symbol.is_global()):
+                names.add(symbol.get_name())
+        for child in table.get_children():
+            visit(child)
+
+    visit(symtable.symtable(source, "<cell>", "exec"))
+    for node in ast.walk(ast.parse(source)):  # "x += 1" at the top level also reads x
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
 
 
-def run_cell_body(source: str, filename: str, **names):
+def names_to_ship(source: str, namespace: dict, hidden: dict | set = ()) -> dict:
+    """The notebook variables the cell reads, except IPython's own (``hidden``).  A variable
+    that shadows a builtin travels too; a builtin nobody shadowed does not."""
+    return {name: namespace[name] for name in sorted(free_names(source))
+            if name in namespace and name not in hidden}
+
+
+def run_cell_body(source: str, filename: str, /, **names):
     """Run the cell in this process; return the value of its last expression, if any."""
     tree = ast.parse(source, filename)
     last = None

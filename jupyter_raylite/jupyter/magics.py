@@ -14,8 +14,9 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 import jupyter_raylite as ray
+from jupyter_raylite import api
 from jupyter_raylite.core import context
-from jupyter_raylite.jupyter.cell_task import names_read, run_cell_body
+from jupyter_raylite.jupyter.cell_task import names_to_ship, run_cell_body
 
 TASK_STATES = ["waiting", "queued", "running", "finished", "failed", "cancelled"]
 
@@ -81,13 +82,16 @@ class RayliteMagics(Magics):
         if not args.out.isidentifier():
             raise UsageError(f"--out must be a variable name, got {args.out!r}.")
         try:
-            names = names_read(cell, self.shell.user_ns)
+            names = names_to_ship(cell, self.shell.user_ns, self.shell.user_ns_hidden)
         except SyntaxError as exc:
             raise UsageError(f"The cell is not valid Python: {exc}") from None
         options = {"name": args.name or "remote_cell"}
         if args.num_cpus is not None:
             options["num_cpus"] = args.num_cpus
-        task = ray.remote(run_cell_body).options(**options)
+        try:
+            task = ray.remote(run_cell_body).options(**options)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
         filename = self.shell.compile.cache(cell) if hasattr(self.shell, "compile") else "<cell>"
         self.shell.user_ns[args.out] = task.remote(cell, filename, **names)
 
@@ -124,13 +128,15 @@ class RayliteMagics(Magics):
         """Start the cluster (if none runs) with these settings."""
         args = parse_argstring(self._init, line)
         options = self._init_options(args)
-        if ray.is_initialized():
-            raise UsageError("A cluster is already running: use %raylite restart with new "
-                             "settings, or %raylite shutdown first.")
-        self.settings.init_options, self.settings.provisional = options, False
-        ray.init(**options)
+        try:  # a running cluster: same settings is a no-op, else init() says what to do
+            ray.init(**options)
+        except RuntimeError as exc:
+            raise UsageError(str(exc)) from None
+        self.settings.init_options = options
 
-    def _init_options(self, args) -> dict:
+    def _init_options(self, args, base: dict | None = None) -> dict:
+        """The options the arguments ask for, checked now: a mistake must not cost the
+        running cluster."""
         options = {"num_cpus": args.num_cpus, "num_gpus": args.num_gpus,
                    "object_store_memory": args.object_store_memory}
         if args.resources is not None:
@@ -140,7 +146,12 @@ class RayliteMagics(Magics):
                 raise UsageError(f"--resources must be JSON, e.g. '{{\"disk\": 2}}': {exc}")
             if not isinstance(options["resources"], dict):
                 raise UsageError("--resources must be a JSON object of name to amount.")
-        return {k: v for k, v in options.items() if v is not None}
+        options = {**(base or {}), **{k: v for k, v in options.items() if v is not None}}
+        try:
+            api.check_init_options(**options)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+        return options
 
     @magic_arguments()
     def _shutdown(self, line):
@@ -156,10 +167,10 @@ class RayliteMagics(Magics):
     def _restart(self, line):
         """Replace the cluster by a fresh one; ObjectRefs and actors of the old one are gone."""
         args = parse_argstring(self._restart, line)
-        options = {**self.settings.init_options, **self._init_options(args)}
+        options = self._init_options(args, base=self.settings.init_options)
         ray.shutdown()
-        self.settings.init_options, self.settings.provisional = options, False
         ray.init(**options)
+        self.settings.init_options = options
 
     @magic_arguments()
     @argument("--state", choices=TASK_STATES, default=None, help="only tasks in this state")
@@ -194,17 +205,21 @@ class RayliteMagics(Magics):
             raise UsageError("No cluster is running.")
         if args.all and args.refs:
             raise UsageError("Give either --all or ObjectRef names, not both.")
+        if not hasattr(runtime, "cancel_origin"):
+            raise UsageError("%raylite cancel needs the local cluster (not local_mode).")
         if args.all:
-            runtime.cancel_origin(lambda origin: True)
+            runtime.cancel_all()
             return
         if args.refs:
-            for name in args.refs:
+            chosen = []
+            for name in args.refs:  # all checked before any is cancelled
                 value = self.shell.user_ns.get(name)
                 refs = value if isinstance(value, list) else [value]
                 if not refs or not all(isinstance(r, ray.ObjectRef) for r in refs):
                     raise UsageError(f"{name!r} is not an ObjectRef (or a list of them).")
-                for ref in refs:
-                    ray.cancel(ref)
+                chosen += refs
+            for ref in chosen:
+                ray.cancel(ref)
             return
         last = self.settings.last_submitting_cell
         if last is None:
