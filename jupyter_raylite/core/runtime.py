@@ -250,6 +250,13 @@ class DriverClient(ClusterClient):
         """A consistent snapshot of the cluster (ClusterStatistics), taken on the head."""
         return self.head.call(self.head.statistics)
 
+    def actor_state(self, actor_id: str) -> str:
+        """pending, alive, dead, or unknown (not an actor of this cluster)."""
+        def state():
+            record = self.head.actors.actors.get(actor_id)
+            return record.state if record is not None else "unknown"
+        return self.head.call(state)
+
     def task_table(self, state: str | None = None, limit: int = 50):
         """The newest tasks first (TaskSummary rows), live ones and those that ended."""
         return self.head.call(self.head.task_table, state, limit)

@@ -38,5 +38,11 @@ def _preview(runtime, ref, nbytes: int) -> str:
 
 
 def actor_handle_html(handle) -> str:
+    """An actor handle's class, id and state (pending, alive, dead)."""
+    runtime = context.current_runtime(auto=False)
+    state = runtime.actor_state(handle._actor_id) if hasattr(runtime, "actor_state") \
+        else "unknown"
+    colour = {"pending": "#d9a400", "alive": "#2e8b57", "dead": "#c0392b"}.get(state, "#777")
     return (f"<span class='raylite-actor'>Actor <b>{html.escape(handle._class_name)}</b> "
-            f"<code>{html.escape(handle._actor_id)}</code></span>")
+            f"<code>{html.escape(handle._actor_id)}</code> "
+            f"<b style='color:{colour}'>{state}</b></span>")

@@ -192,6 +192,12 @@ def test_kernel_magics_and_their_usage_errors(kernel):
     assert kernel.value("ray.cluster_resources()['CPU']") == "1.0"
     kernel.execute("%reload_ext jupyter_raylite")
     assert kernel.value("ray.is_initialized()") == "True"
+    kernel.execute("%raylite shutdown")
+    assert kernel.value("ray.is_initialized()") == "False"
+    stopped = kernel.execute("%raylite")
+    assert "No local cluster is running" in kernel.stream_text(stopped["msg_id"])
+    kernel.execute("%raylite init --num-cpus 2")
+    assert kernel.value("ray.cluster_resources()['CPU']") == "2.0"
 
 
 @pytest.mark.parametrize("how", ["kill", "restart"])
@@ -284,6 +290,11 @@ def test_kernel_object_ref_display_shows_its_state(kernel):
     assert "ready" in ready and "[1, 2, 3]" in ready
     assert "failed" in html_of("bad")
     kernel.execute("ray.cancel(pending)")
+    kernel.execute("@ray.remote\nclass Box:\n    def ping(self):\n        return 1\n"
+                   "box = Box.remote()\nray.get(box.ping.remote())")
+    assert "Box" in html_of("box") and "alive" in html_of("box")
+    kernel.execute("ray.kill(box)\ntime.sleep(0.5)")
+    assert "dead" in html_of("box")
 
 
 def test_kernel_rerunning_the_init_cell_is_harmless(kernel):
