@@ -23,13 +23,7 @@ def main(runs: int) -> None:
         for _ in range(runs):
             msg_id = kernel.client.execute("ray.get(forever.remote())")
             time.sleep(0.5)
-            start = time.monotonic()
-            kernel.manager.interrupt_kernel()
-            reply = kernel.client.get_shell_msg(timeout=30)
-            while reply["parent_header"].get("msg_id") != msg_id:
-                reply = kernel.client.get_shell_msg(timeout=30)
-            latencies.append(time.monotonic() - start)
-            kernel.drain(until_idle=msg_id)
+            latencies.append(kernel.interrupt(msg_id)[1])
         print("interrupt -> KeyboardInterrupt reply, seconds:",
               ", ".join(f"{x:.3f}" for x in latencies))
     finally:

@@ -11,14 +11,15 @@ import dataclasses
 import numbers
 from typing import Any
 
-# Options Ray accepts on tasks that change nothing on a single-node embedded cluster.  They are
-# accepted so that Ray code runs unchanged; each is documented in README's API coverage.
-ACCEPTED_AND_IGNORED_TASK_OPTIONS = frozenset({
+# Options Ray accepts that change nothing on a single-node embedded cluster (placement across
+# nodes, runtime environments, event recording).  They are accepted so that Ray code runs
+# unchanged; README's API coverage lists them.
+_PLACEMENT_OPTIONS = frozenset({
     "scheduling_strategy", "runtime_env", "placement_group", "placement_group_bundle_index",
     "placement_group_capture_child_tasks", "accelerator_type", "label_selector",
-    "enable_task_events", "_metadata", "concurrency_groups", "object_store_memory",
-    "_labels", "fallback_strategy", "tensor_transport",
+    "enable_task_events", "_metadata", "concurrency_groups", "object_store_memory", "_labels",
 })
+ACCEPTED_AND_IGNORED_TASK_OPTIONS = _PLACEMENT_OPTIONS | {"fallback_strategy", "tensor_transport"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,13 +119,8 @@ def _retry_exceptions(value: Any) -> bool | tuple[type, ...]:
         f"retry_exceptions must be a bool or a list of exception types, got {value!r}.")
 
 
-# Actor options Ray accepts that change nothing on a single-node embedded cluster.
-ACCEPTED_AND_IGNORED_ACTOR_OPTIONS = frozenset({
-    "scheduling_strategy", "runtime_env", "placement_group", "placement_group_bundle_index",
-    "placement_group_capture_child_tasks", "accelerator_type", "label_selector",
-    "concurrency_groups", "max_pending_calls", "object_store_memory", "_metadata",
-    "enable_task_events", "allow_out_of_order_execution", "_labels",
-})
+ACCEPTED_AND_IGNORED_ACTOR_OPTIONS = _PLACEMENT_OPTIONS | {"max_pending_calls",
+                                                           "allow_out_of_order_execution"}
 
 
 @dataclasses.dataclass(frozen=True)

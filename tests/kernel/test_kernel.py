@@ -55,6 +55,17 @@ class Kernel:
                 return m["content"]
         return None
 
+    def interrupt(self, msg_id: str) -> tuple[dict, float]:
+        """Interrupt the kernel while ``msg_id`` runs: its reply, and seconds until it came."""
+        start = time.monotonic()
+        self.manager.interrupt_kernel()
+        reply = self.client.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.client.get_shell_msg(timeout=30)
+        elapsed = time.monotonic() - start
+        self.drain(until_idle=msg_id)
+        return reply, elapsed
+
     def value(self, expression: str) -> str:
         reply = self.execute(f"print(repr({expression}))")
         return self.stream_text(reply["msg_id"]).strip()
@@ -144,15 +155,12 @@ def test_kernel_interrupt_stops_the_wait_cancels_the_cells_tasks_and_keeps_the_c
     kernel.execute("other = survivor.remote()")  # an earlier cell's task
     msg_id = kernel.client.execute("ref = parent.remote()\nray.get(ref)")
     time.sleep(1.5)
-    interrupted_at = time.monotonic()
-    kernel.manager.interrupt_kernel()
-    reply = kernel.client.get_shell_msg(timeout=30)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = kernel.client.get_shell_msg(timeout=30)
+    reply, elapsed = kernel.interrupt(msg_id)
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
-    assert time.monotonic() - interrupted_at < 5  # the wait stopped (0.5 s on an idle machine)
-    kernel.drain(until_idle=msg_id)
+    # The wait stopped (0.04-0.14 s on this machine; benchmarks/interrupt_latency.py); the
+    # bound is loose so that a loaded CI machine passes.
+    assert elapsed < 5
     outcome = kernel.execute(
         "try:\n    ray.get(ref, timeout=20)\nexcept Exception as e:\n    print(type(e).__name__)")
     assert "TaskCancelledError" in kernel.stream_text(outcome["msg_id"])
