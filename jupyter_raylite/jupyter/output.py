@@ -8,6 +8,8 @@ whichever cell happens to run now, which is where Ray's and Dask's output lands.
 
 from __future__ import annotations
 
+import sys
+
 from jupyter_raylite.core import runtime
 
 
@@ -32,7 +34,19 @@ class CellOutputRouter:
         if not body.endswith("\n"):
             body += "\n"
         kernel = self.kernel
-        # The IOPub socket of ipykernel is a thread-safe proxy: sending from the head thread
-        # is allowed.
-        kernel.session.send(kernel.iopub_socket, "stream", {"name": stream, "text": body},
-                            parent=origin, ident=f"stream.{stream}".encode())
+
+        def publish():
+            # On the kernel's IOPub thread: first what the cell itself printed and ipykernel
+            # still buffers (up to 0.2 s), so "print(...); ray.get(...)" shows in that order.
+            for own in (sys.stdout, sys.stderr):
+                if getattr(own, "pub_thread", None) is io_thread:
+                    own._flush()
+            kernel.session.send(kernel.iopub_socket, "stream", {"name": stream, "text": body},
+                                parent=origin, ident=f"stream.{stream}".encode())
+
+        io_thread = getattr(kernel, "iopub_thread", None)
+        if io_thread is not None and hasattr(io_thread, "schedule"):
+            io_thread.schedule(publish)
+        else:  # an older or different kernel: its IOPub socket is thread-safe on its own
+            kernel.session.send(kernel.iopub_socket, "stream", {"name": stream, "text": body},
+                                parent=origin, ident=f"stream.{stream}".encode())

@@ -115,6 +115,14 @@ def test_kernel_task_output_lands_in_the_submitting_cell_even_after_it_finished(
     assert "line" not in second_text and "second cell" in second_text
 
 
+def test_kernel_task_output_comes_after_what_the_cell_printed_before_it(kernel):
+    cell = kernel.execute("@ray.remote\ndef quick():\n    print('task line')\n"
+                          "print('cell line')\nray.get(quick.remote())\n")
+    kernel.drain(timeout=1)
+    text = kernel.stream_text(cell["msg_id"])
+    assert text.index("cell line") < text.index("task line")
+
+
 def test_kernel_output_of_nested_tasks_and_actors_goes_to_the_cell_that_started_them(kernel):
     cell = kernel.execute(
         "@ray.remote\n"
