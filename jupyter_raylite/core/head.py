@@ -50,6 +50,8 @@ DRIVER = "driver"
 # How long to wait for the zygote's exit status of a worker whose connection closed.
 _EXIT_STATUS_GRACE = 1.0
 _HISTORY = 10_000
+# Workers started beyond num_cpus (while others were blocked in get) exit after this long idle.
+IDLE_WORKER_TIMEOUT = 10.0
 
 WAITING, QUEUED, RUNNING, FINISHED, FAILED, CANCELLED = (
     "waiting", "queued", "running", "finished", "failed", "cancelled")
@@ -80,6 +82,7 @@ class WorkerHandle:
     actor_id: str | None = None  # set for a worker dedicated to one actor
     lost_task: str | None = None  # the task it ran when its connection closed
     waiters: list = field(default_factory=list)  # its open get/wait requests
+    idle_since: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -169,6 +172,7 @@ class Head:
                 "to start a new one.")
 
     def start(self, warm_workers: int) -> None:
+        self._pool_size = warm_workers
         for worker_id in self.scheduler.add_workers(warm_workers):
             self._start_worker(worker_id)
         self.thread.start()
@@ -225,6 +229,8 @@ class Head:
             timeouts.append(self._deadlines[0][0] - time.monotonic())
         if any(h.closed_at is not None for h in self.workers.values()):
             timeouts.append(0.05)
+        if len(self.scheduler.workers) > self._pool_size:
+            timeouts.append(1.0)  # to retire extra workers once they idle long enough
         return max(min(timeouts), 0) if timeouts else None
 
     def _drain_inbox(self) -> None:
@@ -344,6 +350,7 @@ class Head:
     def _on_done(self, handle: WorkerHandle, task_id: str, status: str, payloads,
                  cause_types=()) -> None:
         self.scheduler.task_finished(handle.worker_id)
+        handle.idle_since = time.monotonic()
         record = self.tasks.get(task_id)
         if record is None:
             pass
@@ -635,8 +642,22 @@ class Head:
         self.scheduler.worker_unblocked(waiter.worker_id)
         self.send(handle, ("reply", waiter.request_id, result))
 
+    def _retire_idle_workers(self, now: float) -> None:
+        """Shrink the pool back to its size once the extra workers have idled a while."""
+        extra = len(self.scheduler.workers) - self._pool_size
+        for slot in list(self.scheduler.workers.values()):
+            if extra <= 0:
+                return
+            handle = self.workers.get(slot.worker_id)
+            if slot.started and slot.task_id is None and handle is not None \
+                    and now - handle.idle_since > IDLE_WORKER_TIMEOUT:
+                self.scheduler.worker_died(slot.worker_id)  # out of the pool first
+                self.send(handle, ("exit",))
+                extra -= 1
+
     def _expire(self) -> None:
         now = time.monotonic()
+        self._retire_idle_workers(now)
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, waiter = heapq.heappop(self._deadlines)
             if waiter.done:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import traceback
 
+from collections import deque
+
+from jupyter_raylite.core import refs
 from jupyter_raylite.core.client import ClusterClient, check_feasible
 from jupyter_raylite.core.refs import ObjectRef, new_id
 from jupyter_raylite.core.serialization import Payload, serialize
@@ -29,6 +32,8 @@ class LocalModeClient(ClusterClient):
         self.namespace_name = config.namespace
         self._objects: dict[str, Payload] = {}
         self._task_name: str | None = None
+        # Nothing is ever freed in local mode: reference edges have nowhere to go.
+        refs.counter.edges = deque(maxlen=0)
 
     def submit_task(self, remote_function, args, kwargs, options):
         name = options.name or remote_function.function_name

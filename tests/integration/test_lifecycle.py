@@ -250,3 +250,28 @@ def test_custom_resources_limit_how_many_tasks_run_at_once():
         assert ray.cluster_resources()["gpu_slot"] == 1
     finally:
         ray.shutdown()
+
+
+def test_extra_workers_started_for_nested_tasks_exit_when_idle(monkeypatch):
+    from jupyter_raylite import api
+    from jupyter_raylite.core import head
+    monkeypatch.setattr(head, "IDLE_WORKER_TIMEOUT", 0.5)
+    ray.init(num_cpus=2)
+    try:
+        cluster_id = api._cluster.cluster_id
+
+        @ray.remote
+        def leaf():
+            return 1
+
+        @ray.remote
+        def parent():
+            return ray.get(leaf.remote())
+
+        # Every CPU is held by a blocked parent, so each child needs a worker of its own.
+        assert ray.get([parent.remote() for _ in range(4)]) == [1] * 4
+        assert len(cluster_processes(cluster_id)) > 3  # zygote + more than 2 workers
+        assert wait_until(lambda: len(cluster_processes(cluster_id)) == 3, timeout=10)
+        assert ray.get([leaf.remote() for _ in range(4)]) == [1] * 4  # the pool still works
+    finally:
+        ray.shutdown()
