@@ -28,6 +28,7 @@ PENDING, ALIVE, DEAD = "pending", "alive", "dead"
 
 # The directory entry that stands for an actor holds this empty payload.
 _ACTOR_MARKER = Payload(b"")
+_NO_ARGUMENTS = Payload(b"")
 
 
 @dataclass
@@ -54,6 +55,7 @@ class ActorSupervisor:
         self.actors: dict[str, ActorRecord] = {}
         self.names: dict[tuple, str] = {}
         self.classes: dict[str, bytes] = {}
+        self._waiting_for_resources: set[str] = set()  # pending actors whose demand did not fit
         self.objects.on_free = self._on_handle_freed
 
     # -- creation -----------------------------------------------------------------------------
@@ -115,9 +117,11 @@ class ActorSupervisor:
         pool = self.head.scheduler.pool
         if not record.holding_resources:
             if not pool.fits(demand):
+                self._waiting_for_resources.add(record.spec.actor_id)
                 return False
             pool.acquire(demand)
             record.holding_resources = True
+        self._waiting_for_resources.discard(record.spec.actor_id)
         record.worker_id = self.head.start_actor_worker(record.spec.actor_id)
         return True
 
@@ -135,9 +139,9 @@ class ActorSupervisor:
             self.pump(record)
 
     def retry_pending(self) -> None:
-        for record in list(self.actors.values()):
-            if record.state == PENDING and record.worker_id is None:
-                self.try_start(record)
+        """Start the actors that wait for resources, if some were freed."""
+        for actor_id in list(self._waiting_for_resources):
+            self.try_start(self.actors[actor_id])
 
     def on_worker_ready(self, record: ActorRecord, handle) -> None:
         if record.kill_requested:  # killed before its process could be told
@@ -306,7 +310,10 @@ class ActorSupervisor:
         self._mark_dead(record)
 
     def _mark_dead(self, record: ActorRecord) -> None:
+        if record.state == DEAD:  # its pins and arguments were released the first time
+            return
         record.state = DEAD
+        self._waiting_for_resources.discard(record.spec.actor_id)
         for spec, _ in list(record.in_flight.values()) + list(record.queue):
             self._fail_call(spec, record.death_cause)
         record.in_flight.clear()
@@ -318,6 +325,7 @@ class ActorSupervisor:
             del self.names[record.name_key]
         spec = record.spec
         self.head.release_arguments(spec)
+        spec.args, spec.dependencies = _NO_ARGUMENTS, ()  # a dead record keeps only its cause
         if spec.options.name is not None or spec.options.detached:
             self.objects.pin([spec.actor_id], -1)
 
