@@ -43,10 +43,19 @@ class TaskOptions:
 
     def resource_demand(self) -> dict[str, float]:
         """The resources one task holds while it runs, by Ray's resource names."""
-        demand = {"CPU": float(self.num_cpus), "GPU": float(self.num_gpus),
-                  "memory": float(self.memory)}
-        demand.update(self.resources)
-        return {k: v for k, v in demand.items() if v}
+        return _demand(self, self.num_cpus)
+
+
+def _demand(options, num_cpus: float) -> dict[str, float]:
+    """Computed once per options value (a function's options serve all its calls: this is
+    on the per-task path three times); callers must not change the dict."""
+    cached = options.__dict__.get("_demand")
+    if cached is None:
+        demand = {"CPU": float(num_cpus), "GPU": float(options.num_gpus),
+                  "memory": float(options.memory), **dict(options.resources)}
+        cached = {k: v for k, v in demand.items() if v}
+        object.__setattr__(options, "_demand", cached)  # frozen: a cache, not a field
+    return cached
 
 
 def _updated(base, kwargs: dict, ignored: frozenset, what: str, check):
@@ -146,10 +155,8 @@ class ActorOptions:
                         _check_actor)
 
     def resource_demand(self) -> dict[str, float]:
-        demand = {"CPU": float(self.num_cpus or 0), "GPU": float(self.num_gpus),
-                  "memory": float(self.memory)}
-        demand.update(self.resources)
-        return {k: v for k, v in demand.items() if v}
+        """The resources the actor's process holds while it lives."""
+        return _demand(self, self.num_cpus or 0)
 
     @property
     def detached(self) -> bool:

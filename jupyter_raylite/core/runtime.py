@@ -47,12 +47,14 @@ class ClusterConfig:
 def print_output(origin, name, pid, stream, text) -> None:
     """Ray's log_to_driver: worker output on the driver's stdout/stderr, prefixed by its source."""
     target = sys.stderr if stream == "stderr" else sys.stdout
-    prefix = f"({name} pid={pid}) "
-    lines = text.splitlines(keepends=True)
-    target.write("".join(prefix + line for line in lines))
-    if not text.endswith("\n"):
-        target.write("\n")
+    target.write(prefixed(name, pid, text))
     target.flush()
+
+
+def prefixed(name, pid, text: str) -> str:
+    """Worker output as Ray shows it: each line starts with ``(name pid=N)``."""
+    body = "".join(f"({name} pid={pid}) {line}" for line in text.splitlines(keepends=True))
+    return body if body.endswith("\n") else body + "\n"
 
 
 def _discard_output(*_args) -> None:
@@ -249,6 +251,16 @@ class DriverClient(ClusterClient):
     def statistics(self):
         """A consistent snapshot of the cluster (ClusterStatistics), taken on the head."""
         return self.head.call(self.head.statistics)
+
+    def object_state(self, object_id: str) -> tuple[str, int]:
+        """("lost" | "pending" | "failed" | "ready", size in bytes) of one object."""
+        entry = self.objects.get_entry(object_id)
+        if entry is None:
+            return "lost", 0
+        payload = entry.payload
+        if payload is None:
+            return "pending", 0
+        return ("failed" if payload.is_error else "ready"), payload.nbytes
 
     def actor_state(self, actor_id: str) -> str:
         """pending, alive, dead, or unknown (not an actor of this cluster)."""

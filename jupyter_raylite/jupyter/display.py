@@ -10,17 +10,11 @@ from jupyter_raylite.core import context
 def object_ref_html(ref) -> str:
     """An ObjectRef's state (pending, ready, failed) and, when ready and small, a preview."""
     runtime = context.current_runtime(auto=False)
-    objects = getattr(getattr(runtime, "head", None), "objects", None)
-    payload = objects.payload(ref.hex()) if objects is not None else None
-    source = html.escape(ref._owner_hint or "put")
-    if objects is None or not objects.known(ref.hex()):
-        state, detail = "lost", "not in the current cluster"
-    elif payload is None:
-        state, detail = "pending", f"from {source}()" if ref._owner_hint else ""
-    elif payload.is_error:
-        state, detail = "failed", "get() raises its error"
-    else:
-        state, detail = "ready", _preview(runtime, ref, payload.nbytes)
+    state, nbytes = runtime.object_state(ref.hex()) if hasattr(runtime, "object_state") \
+        else ("lost", 0)
+    detail = {"lost": "not in the current cluster", "failed": "get() raises its error",
+              "pending": f"from {html.escape(ref._owner_hint)}()" if ref._owner_hint else ""}
+    detail = _preview(runtime, ref, nbytes) if state == "ready" else detail[state]
     colour = {"pending": "#d9a400", "ready": "#2e8b57", "failed": "#c0392b"}.get(state, "#777")
     return (f"<span class='raylite-ref'><code>ObjectRef({html.escape(ref.hex())})</code> "
             f"<b style='color:{colour}'>{state}</b> {detail}</span>")

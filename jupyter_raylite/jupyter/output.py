@@ -28,11 +28,7 @@ class CellOutputRouter:
         if not origin:
             runtime.print_output(origin, name, pid, stream, text)
             return
-        prefix = f"({name} pid={pid}) "
-        lines = text.splitlines(keepends=True)
-        body = "".join(prefix + line for line in lines)
-        if not body.endswith("\n"):
-            body += "\n"
+        body = runtime.prefixed(name, pid, text)
         kernel = self.kernel
 
         def publish():
