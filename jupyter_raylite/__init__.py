@@ -8,9 +8,11 @@ from jupyter_raylite import actor, exceptions
 from jupyter_raylite.actor import method
 from jupyter_raylite.api import (
     available_resources, cancel, cluster_resources, get, get_actor, get_gpu_ids,
-    get_runtime_context, init, is_initialized, kill, nodes, put, remote, shutdown, wait,
+    get_runtime_context, init, is_initialized, kill, nodes, put, remote, shutdown, timeline,
+    wait,
 )
 from jupyter_raylite.core.refs import ObjectRef
+from jupyter_raylite.widgets import inspector, meters, progress, task_graph
 
 __version__ = "0.1.0"
 
@@ -28,5 +30,6 @@ def unload_ipython_extension(ipython) -> None:
 __all__ = [
     "ObjectRef", "actor", "available_resources", "cancel", "cluster_resources", "exceptions",
     "get", "get_actor", "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill",
-    "method", "nodes", "put", "remote", "shutdown", "wait",
+    "inspector", "meters", "method", "nodes", "progress", "put", "remote", "shutdown",
+    "task_graph", "timeline", "wait",
 ]

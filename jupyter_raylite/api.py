@@ -344,6 +344,19 @@ def nodes() -> list[dict]:
     return context.current_runtime().nodes()
 
 
+def timeline(filename: str | None = None):
+    """Ray's timeline: one Chrome trace event per task run (open the file in chrome://tracing
+    or https://ui.perfetto.dev).  Returns the events, or writes them to ``filename``."""
+    from jupyter_raylite.observe import timeline as trace
+    source = context.current_runtime(auto=False)
+    if source is None or not hasattr(source, "events_since"):
+        raise RuntimeError("timeline() needs a running cluster: call init() first.")
+    if filename is None:
+        return trace.chrome_trace(source)
+    trace.write_chrome_trace(source, filename)
+    return None
+
+
 def get_gpu_ids() -> list[int]:
     assigned = get_runtime_context().get_assigned_resources()
     return list(range(int(assigned.get("GPU", 0))))

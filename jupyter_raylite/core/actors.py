@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from jupyter_raylite.core.events import cell_of
 from jupyter_raylite.core.serialization import Payload, serialize
 from jupyter_raylite.core.task_spec import ActorCallSpec, ActorSpec
 from jupyter_raylite.exceptions import ActorDiedError
@@ -82,6 +84,7 @@ class ActorSupervisor:
         record = ActorRecord(spec, restarts_left=options.max_restarts)
         self.actors[spec.actor_id] = record
         self.head.note_origin(spec.actor_id, spec, owner)
+        self._emit(record, PENDING)
         if not registered:
             self.objects.add_ready(spec.actor_id, _ACTOR_MARKER, owner)
         if options.name is not None:
@@ -160,13 +163,25 @@ class ActorSupervisor:
             self._kill_process(record)
             return
         record.state = ALIVE
+        self._emit(record, ALIVE)
         self.pump(record)
+
+    def _emit(self, record: ActorRecord, state: str, detail: str | None = None) -> None:
+        handle = self.head.workers.get(record.worker_id) if record.worker_id else None
+        spec = record.spec
+        self.head.events.emit("actor", time.time(), spec.actor_id, spec.class_name, state,
+                              handle.pid if handle else None, detail,
+                              cell_of(spec.origin), spec.options.name)
 
     # -- calls --------------------------------------------------------------------------------
     def submit(self, spec: ActorCallSpec, owner: str) -> None:
         if owner != "driver":
             self.objects.expect(spec.return_ids, spec.task_id, owner)
         self.head.note_origin(spec.task_id, spec, owner)
+        self.head.events.task(time.time(), spec.task_id, spec.name, "actor_call",
+                              spec.parent_task_id, spec.dependencies, spec.return_ids,
+                              cell_of(spec.origin), {}, spec.args_summary, spec.actor_id,
+                              "queued")
         self.objects.pin(spec.dependencies, +1)
         self.objects.pin(spec.args.contained, +1)
         record = self.actors.get(spec.actor_id)
@@ -197,21 +212,30 @@ class ActorSupervisor:
             lost = [oid for oid, p in zip(spec.dependencies, payloads) if p is None]
             if lost:
                 from jupyter_raylite.core.head import _lost_error
-                self._complete(spec, [_lost_error(lost[0])] * len(spec.return_ids))
+                self._complete(spec, [_lost_error(lost[0])] * len(spec.return_ids),
+                               "failed", "ObjectLostError")
                 continue
             failed = next((p for p in payloads if p.is_error), None)
             if failed is not None:
-                self._complete(spec, [failed] * len(spec.return_ids))
+                self._complete(spec, [failed] * len(spec.return_ids), "failed",
+                               "failed argument")
                 continue
             record.in_flight[spec.task_id] = (spec, retries)
+            # Sent, not necessarily started: calls are pipelined.  The worker reports when
+            # the call really ran ("ran" event).
+            self.head.events.state(time.time(), spec.task_id, "running", handle.pid)
             self.head.send(handle, ("call", spec.task_id, spec.method, spec.name, spec.args,
                                     payloads, spec.return_ids))
         self._maybe_retire(record)
 
-    def on_call_done(self, record: ActorRecord, handle, task_id: str, payloads) -> None:
+    def on_call_done(self, record: ActorRecord, handle, task_id: str, status: str, payloads,
+                     cause_types=(), started=None, ended=None) -> None:
         entry = record.in_flight.pop(task_id, None)
         if entry is not None:
-            self._complete(entry[0], payloads)
+            from jupyter_raylite.core.head import error_type
+            self._complete(entry[0], payloads, "finished" if status == "ok" else "failed",
+                           error_type(cause_types),
+                           (started, ended) if started is not None else None, handle.pid)
         if not record.in_flight:
             # Refs received in get replies were announced by the actor before this message.
             self.head.release_transit(handle)
@@ -224,7 +248,8 @@ class ActorSupervisor:
                 if item[0].task_id == task_id:
                     record.queue.remove(item)
                     from jupyter_raylite.core.head import _cancelled
-                    self._complete(item[0], [_cancelled(task_id)] * len(item[0].return_ids))
+                    self._complete(item[0], [_cancelled(task_id)] * len(item[0].return_ids),
+                                   "cancelled")
                     return True
         return False
 
@@ -233,16 +258,20 @@ class ActorSupervisor:
         for record in self.actors.values():
             while record.queue:
                 spec, _ = record.queue.popleft()
-                self._complete(spec, [_cancelled(spec.task_id)] * len(spec.return_ids))
+                self._complete(spec, [_cancelled(spec.task_id)] * len(spec.return_ids),
+                               "cancelled")
 
-    def _complete(self, spec: ActorCallSpec, payloads) -> None:
+    def _complete(self, spec: ActorCallSpec, payloads, state: str, detail: str | None = None,
+                  ran: tuple | None = None, pid: int | None = None) -> None:
+        self.head.events.state(time.time(), spec.task_id, state, pid, detail, ran)
         self.head.complete(spec.return_ids, payloads)
         self.head.release_arguments(spec)
 
     def _fail_call(self, spec: ActorCallSpec, cause: str | None) -> None:
         error = ActorDiedError(
             f"The actor {spec.actor_id} died, so {spec.name}() could not run: {cause}")
-        self._complete(spec, [serialize(error, is_error=True)] * len(spec.return_ids))
+        self._complete(spec, [serialize(error, is_error=True)] * len(spec.return_ids),
+                       "failed", "ActorDiedError")
 
     # -- lifetime -----------------------------------------------------------------------------
     def kill(self, actor_id: str, no_restart: bool) -> None:
@@ -304,6 +333,7 @@ class ActorSupervisor:
                 else:
                     self._fail_call(spec, record.death_cause)
             record.in_flight.clear()
+            self._emit(record, "restarting", record.death_cause)
             record.state, record.death_cause = PENDING, None
             self.try_start(record)
             return
@@ -313,6 +343,7 @@ class ActorSupervisor:
         if record.state == DEAD:  # its pins and arguments were released the first time
             return
         record.state = DEAD
+        self._emit(record, DEAD, record.death_cause)
         self._waiting_for_resources.discard(record.spec.actor_id)
         for spec, _ in list(record.in_flight.values()) + list(record.queue):
             self._fail_call(spec, record.death_cause)

@@ -14,6 +14,7 @@ import threading
 import time
 
 from jupyter_raylite.core import object_store
+from jupyter_raylite.core.events import summarize_arguments
 from jupyter_raylite.core.refs import ObjectRef, new_id
 from jupyter_raylite.core.serialization import Payload, deserialize, serialize
 from jupyter_raylite.core.task_spec import (
@@ -124,7 +125,8 @@ class ClusterClient:
         spec = ActorSpec(actor_id, actor_class.class_id, actor_class.class_name,
                          actor_class.methods, actor_class.is_async, payload, dependencies,
                          options, options.namespace or self.namespace_name,
-                         parent_task_id=self.current_task_id)
+                         parent_task_id=self.current_task_id,
+                         args_summary=summarize_arguments(args, kwargs))
         with self._discarding_on_failure(payload):
             spec.class_blob, spec.captured_refs = self._code_to_ship(
                 actor_class.class_id, actor_class.class_blob)
@@ -140,7 +142,8 @@ class ClusterClient:
         return_ids = tuple(f"{task_id}r{i}" for i in range(options.num_returns))
         with self._discarding_on_failure(payload):
             self._submit_call(ActorCallSpec(task_id, actor_id, name, method, payload,
-                                            dependencies, return_ids, self.current_task_id))
+                                            dependencies, return_ids, self.current_task_id,
+                                            args_summary=summarize_arguments(args, kwargs)))
         return [ObjectRef(oid, name, _announce=False) for oid in return_ids]
 
     def put(self, value) -> ObjectRef:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from jupyter_raylite.core import protocol
 from jupyter_raylite.core.channel import Channel
+from jupyter_raylite.core.events import EventLog, cell_of
 from jupyter_raylite.core.actors import ActorSupervisor
 from jupyter_raylite.core.objects import ObjectDirectory
 from jupyter_raylite.core.scheduler import Scheduler
@@ -114,6 +115,8 @@ class Head:
         # The last tasks that ended, for ``%raylite tasks``; bounded so that a long session
         # does not grow without end.
         self.history: deque[TaskSummary] = deque(maxlen=_HISTORY)
+        # Every transition, for observers (widgets, timeline) that poll it from their thread.
+        self.events = EventLog()
         self.functions: dict[str, bytes] = {}
         self.workers: dict[str, WorkerHandle] = {}
         self._exit_codes: dict[int, int] = {}
@@ -287,19 +290,29 @@ class Head:
             if self.objects.payload(oid) is None and self.objects.known(oid):
                 record.missing.add(oid)
                 self._waiters.setdefault(oid, []).append(spec.task_id)
+        # One event for "submitted" and its first state: observers fold every event, on the
+        # kernel's GIL, so the common path stays at three per task (this, running, ended).
+        self.events.task(record.submitted_at, spec.task_id, spec.name, "task",
+                         spec.parent_task_id, spec.dependencies, spec.return_ids,
+                         cell_of(spec.origin), spec.options.resource_demand(),
+                         spec.args_summary, None, WAITING if record.missing else QUEUED)
         if not record.missing:
-            self._make_runnable(record)
+            self._make_runnable(record, announce=False)
 
-    def _make_runnable(self, record: TaskRecord) -> None:
+    def _make_runnable(self, record: TaskRecord, announce: bool = True) -> None:
         for oid in record.spec.dependencies:
             payload = self.objects.payload(oid)
             if payload is None:
-                self._finish(record, FAILED, [_lost_error(oid)] * len(record.spec.return_ids))
+                self._finish(record, FAILED, [_lost_error(oid)] * len(record.spec.return_ids),
+                             "ObjectLostError")
                 return
             if payload.is_error:  # a failed argument fails the task with the same error
-                self._finish(record, FAILED, [payload] * len(record.spec.return_ids))
+                self._finish(record, FAILED, [payload] * len(record.spec.return_ids),
+                             "failed argument")
                 return
         record.state = QUEUED
+        if announce:
+            self.events.state(time.time(), record.spec.task_id, QUEUED)
         self.scheduler.enqueue(record.spec.task_id, record.spec.options.resource_demand())
 
     def wait_for_object(self, object_id: str, waiter) -> None:
@@ -333,6 +346,7 @@ class Head:
     def _dispatch(self, record: TaskRecord, handle: WorkerHandle) -> None:
         spec = record.spec
         record.state, record.worker_id, record.pid = RUNNING, handle.worker_id, handle.pid
+        self.events.state(time.time(), spec.task_id, RUNNING, handle.pid)
         blob = None
         if spec.function_id not in handle.functions:
             blob = self.functions.get(spec.function_id)
@@ -348,18 +362,21 @@ class Head:
                             deps, spec.return_ids, spec.options.resource_demand()))
 
     def _on_done(self, handle: WorkerHandle, task_id: str, status: str, payloads,
-                 cause_types=()) -> None:
+                 cause_types=(), started=None, ended=None) -> None:
         self.scheduler.task_finished(handle.worker_id)
         handle.idle_since = time.monotonic()
         record = self.tasks.get(task_id)
+        ran = (started, ended) if started is not None else None
         if record is None:
             pass
         elif status == "error" and self._retry_on_error(record, cause_types):
             pass
         elif status == "cancelled" or record.cancel_requested:
-            self._finish(record, CANCELLED, [_cancelled(task_id)] * len(record.spec.return_ids))
+            self._finish(record, CANCELLED, [_cancelled(task_id)] * len(record.spec.return_ids),
+                         None, ran)
         else:
-            self._finish(record, FINISHED if status == "ok" else FAILED, payloads)
+            self._finish(record, FINISHED if status == "ok" else FAILED, payloads,
+                         error_type(cause_types), ran)
         # Only now: the results above may contain refs that arrived in a get reply.
         self.release_transit(handle)
 
@@ -379,12 +396,17 @@ class Head:
         if record.retries_left > 0:
             record.retries_left -= 1
         record.state, record.worker_id = QUEUED, None
+        self.events.state(time.time(), record.spec.task_id, QUEUED, detail="retry")
         self.scheduler.enqueue(record.spec.task_id, record.spec.options.resource_demand())
 
-    def _finish(self, record: TaskRecord, state: str, payloads) -> None:
+    def _finish(self, record: TaskRecord, state: str, payloads, detail=None,
+                ran=None) -> None:
+        """``ran``: when the worker started and ended it, by the worker's clock."""
         spec = record.spec
         record.state, record.worker_id = state, None
-        self.history.append(self._summary(record, time.time()))
+        now = time.time()
+        self.events.state(now, spec.task_id, state, record.pid, detail, ran)
+        self.history.append(self._summary(record, now))
         self.complete(spec.return_ids, payloads)
         self.release_arguments(spec)
         # Keep finished records only while someone may still ask about them (cancel, graph);
@@ -394,7 +416,7 @@ class Head:
     def _summary(self, record: TaskRecord, ended_at: float | None) -> "TaskSummary":
         return TaskSummary(record.spec.task_id, record.spec.name, record.state, record.pid,
                            record.submitted_at, ended_at,
-                           _origin_id(self.origins.get(record.spec.task_id)))
+                           cell_of(self.origins.get(record.spec.task_id)))
 
     def task_table(self, state: str | None = None, limit: int = 50) -> list["TaskSummary"]:
         """The newest tasks first: live ones, then those that ended."""
@@ -411,8 +433,10 @@ class Head:
         for record in self.tasks.values():
             tasks[record.state] = tasks.get(record.state, 0) + 1
         alive = sum(1 for a in self.actors.actors.values() if a.state == "alive")
+        pids = {h.worker_id: (h.pid, h.actor_id) for h in self.workers.values()
+                if h.pid is not None and h.closed_at is None}
         return ClusterStatistics(pool.total, pool.available, len(self.workers), alive, tasks,
-                                 self.objects.statistics())
+                                 self.objects.statistics(), pids)
 
     def note_origin(self, key: str, spec, owner: str) -> None:
         origin = spec.origin
@@ -547,7 +571,7 @@ class Head:
         elif kind == "done":
             if handle.actor_id is not None:
                 self.actors.on_call_done(self.actors.actors[handle.actor_id], handle,
-                                         message[1], message[3])
+                                         *message[1:])
             else:
                 self._on_done(handle, *message[1:])
         elif kind == "submit":
@@ -556,6 +580,7 @@ class Head:
             self.objects.add_ready(message[1], message[2], wid)
             self.object_ready(message[1])
         elif kind == "output":
+            self.events.emit("output", time.time(), message[1], message[3], message[4])
             origin = self.origins.get(message[1]) if message[1] else None
             self._output_sink(origin, message[2], handle.pid, message[3], message[4])
         elif kind in ("get", "wait"):
@@ -750,7 +775,8 @@ class Head:
                 "out of memory, crashed in native code, or called sys.exit()/os._exit(). "
                 "Raise max_retries to retry more often.")
             self._finish(record, FAILED,
-                         [serialize(error, is_error=True)] * len(record.spec.return_ids))
+                         [serialize(error, is_error=True)] * len(record.spec.return_ids),
+                         "WorkerCrashedError")
 
 
 @dataclass(frozen=True)
@@ -766,11 +792,9 @@ class TaskSummary:
     cell: str | None  # the id of the request (notebook cell) that submitted it
 
 
-def _origin_id(origin) -> str | None:
-    try:
-        return origin["header"]["msg_id"]
-    except (TypeError, KeyError):
-        return None
+def error_type(cause_types) -> str | None:
+    """The exception's class name from the worker's list of its qualified class names."""
+    return cause_types[0].rpartition(".")[2] if cause_types else None
 
 
 @dataclass(frozen=True)
@@ -783,6 +807,7 @@ class ClusterStatistics:
     actors_alive: int
     tasks: dict  # state -> count, for the tasks still in the table
     objects: object  # core.objects.Statistics
+    worker_pids: dict = field(default_factory=dict)  # worker id -> (pid, actor id or None)
 
 
 def describe_exit(code: int | None) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from jupyter_raylite.core import object_store, refs
 from jupyter_raylite.core.client import ClusterClient, deadline_after
 from jupyter_raylite.core.head import DRIVER, Head
-from jupyter_raylite.core.serialization import Payload
+from jupyter_raylite.core.serialization import Payload, deserialize
 from jupyter_raylite.core.task_spec import TaskSpec
 from jupyter_raylite.exceptions import ObjectLostError
 
@@ -261,6 +261,22 @@ class DriverClient(ClusterClient):
         if payload is None:
             return "pending", 0
         return ("failed" if payload.is_error else "ready"), payload.nbytes
+
+    def events_since(self, seq: int):
+        """Task and actor events numbered ``seq`` and later (see core/events.py)."""
+        return self.head.events.since(seq)
+
+    def task_counts(self) -> dict:
+        """Every task submitted so far, by (cell, function) and state."""
+        return self.head.events.counts()
+
+    def peek(self, object_id: str):
+        """``(state, value)`` of an object for an inspector: ("ready", value),
+        ("failed", the exception), ("pending", None) or ("lost", None) once it was freed."""
+        payload = self.objects.payload(object_id)
+        if payload is None:
+            return ("lost" if not self.objects.known(object_id) else "pending"), None
+        return ("failed" if payload.is_error else "ready"), deserialize(payload)
 
     def actor_state(self, actor_id: str) -> str:
         """pending, alive, dead, or unknown (not an actor of this cluster)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jupyter_raylite.core.events import summarize_arguments
 from jupyter_raylite.core.refs import ObjectRef, new_id
 from jupyter_raylite.core.serialization import Payload, serialize
 from jupyter_raylite.options import TaskOptions
@@ -36,6 +37,7 @@ class TaskSpec:
     function_blob: bytes | None = None  # sent with the first submission from each process
     captured_refs: tuple[str, ...] = ()  # ObjectRefs the function's globals/closure capture
     origin: object = None  # what the driver submitted it from (a notebook cell); see Head
+    args_summary: str = ""  # for the task inspector
 
 
 def build_task_spec(function_id: str, name: str, args: tuple, kwargs: dict,
@@ -45,7 +47,7 @@ def build_task_spec(function_id: str, name: str, args: tuple, kwargs: dict,
     payload, dependencies = build_arguments(name, args, kwargs, segment_for, task_id)
     return_ids = tuple(f"{task_id}r{i}" for i in range(options.num_returns))
     return TaskSpec(task_id, function_id, name, payload, dependencies, return_ids,
-                    options, parent_task_id)
+                    options, parent_task_id, args_summary=summarize_arguments(args, kwargs))
 
 
 def resolve_arguments(args: tuple, kwargs: dict, values: list) -> tuple[tuple, dict]:
@@ -72,6 +74,7 @@ class ActorSpec:
     captured_refs: tuple[str, ...] = ()
     parent_task_id: str | None = None  # the task that created it, if a task did
     origin: object = None
+    args_summary: str = ""
 
 
 @dataclass
@@ -87,6 +90,7 @@ class ActorCallSpec:
     return_ids: tuple[str, ...]
     parent_task_id: str | None = None
     origin: object = None
+    args_summary: str = ""
 
 
 def build_arguments(name: str, args: tuple, kwargs: dict, segment_for, task_id: str):

@@ -4,7 +4,7 @@
                                    |                 | ray.get / .remote() / put inside it
                                    |                 v
                                    +-------- WorkerClient --("get"/"submit"/...)--> head
-    head <--("done", task_id, status, payloads)------+
+    head <--("done", task_id, status, payloads, ...)-+
 
 A task worker and a sequential actor run user code on the main thread, which is also the only
 reader of the connection: a request made inside the code reads its reply directly and keeps
@@ -34,6 +34,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from multiprocessing.connection import Connection
@@ -276,6 +277,7 @@ class Worker:
         client = self.client
         client.enter_task(task_id, name, demand)
         status, payloads, cause_types = "ok", [], ()
+        started = time.time()
         try:
             self.running = True
             try:
@@ -298,7 +300,7 @@ class Worker:
             client.leave_task()
         # Drop our references to arguments and results before the edges are flushed.
         args = kwargs = result = None  # noqa: F841
-        client.send(("done", task_id, status, payloads, cause_types))
+        client.send(("done", task_id, status, payloads, cause_types, started, time.time()))
 
     def _arguments(self, args_payload: Payload, dep_payloads) -> tuple[tuple, dict]:
         args, kwargs = deserialize(args_payload)
@@ -365,11 +367,12 @@ class Worker:
     def call(self, task_id, method, name, args_payload, dep_payloads, return_ids) -> None:
         def invoke(args, kwargs):
             return getattr(self.instance, method)(*args, **kwargs)
-        self._finish_call(task_id, name, return_ids,
+        self._finish_call(task_id, name, return_ids, time.time(),
                           lambda: invoke(*self._arguments(args_payload, dep_payloads)))
 
     async def _call_async(self, task_id, method, name, args_payload, dep_payloads, return_ids):
         async with self._semaphore:
+            started = time.time()
             try:
                 args, kwargs = self._arguments(args_payload, dep_payloads)
                 result = getattr(self.instance, method)(*args, **kwargs)
@@ -378,25 +381,26 @@ class Worker:
                 outcome = (lambda: result)
             except BaseException as exc:  # re-raised inside _finish_call, in the same thread
                 outcome = _raiser(exc)
-            self._finish_call(task_id, name, return_ids, outcome)
+            self._finish_call(task_id, name, return_ids, started, outcome)
 
-    def _finish_call(self, task_id, name, return_ids, compute) -> None:
+    def _finish_call(self, task_id, name, return_ids, started, compute) -> None:
         from jupyter_raylite.actor import ActorExit
         client = self.client
         client.enter_task(task_id, name, {})
-        status, exiting = "ok", False
+        status, exiting, cause_types = "ok", False, ()
         try:
             payloads = _serialize_returns(client, compute(), return_ids, name)
         except ActorExit:
             payloads, exiting = [serialize(None)] * len(return_ids), True
         except BaseException as exc:
-            status, payloads = "error", [_error_payload(name, exc)] * len(return_ids)
+            status, cause_types = "error", _type_names(exc)
+            payloads = [_error_payload(name, exc)] * len(return_ids)
         finally:
             _flush_output()
             client.leave_task()
         if exiting:
             client.send(("actor_exit",))
-        client.send(("done", task_id, status, payloads, ()))
+        client.send(("done", task_id, status, payloads, cause_types, started, time.time()))
         if exiting:
             os._exit(0)
 

@@ -23,8 +23,10 @@ from jupyter_raylite.core import runtime
 from jupyter_raylite.core.refs import ObjectRef
 from jupyter_raylite.core.runtime import DriverClient
 from jupyter_raylite.jupyter.display import actor_handle_html, object_ref_html
-from jupyter_raylite.jupyter.magics import RayliteMagics, _msg_id
+from jupyter_raylite.core.events import cell_of
+from jupyter_raylite.jupyter.magics import RayliteMagics
 from jupyter_raylite.jupyter.output import CellOutputRouter
+from jupyter_raylite.observe import cells
 
 
 @dataclass
@@ -80,14 +82,18 @@ def _install_hooks(ipython, settings: Settings) -> None:
 
     def origin():
         cell = router.current_cell()
-        settings.last_submitting_cell = _msg_id(cell) or settings.last_submitting_cell
+        cell_id = cell_of(cell)
+        if cell_id != settings.last_submitting_cell:
+            # How the task graph and the inspector name this cell.
+            cells.remember(cell_id, f"In [{ipython.execution_count}]")
+        settings.last_submitting_cell = cell_id or settings.last_submitting_cell
         return cell
 
     def on_interrupt():
-        interrupted = _msg_id(router.current_cell())
+        interrupted = cell_of(router.current_cell())
         client = _driver()
         if settings.cancel_on_interrupt and interrupted is not None and client is not None:
-            client.cancel_origin(lambda o: _msg_id(o) == interrupted)
+            client.cancel_origin(lambda o: cell_of(o) == interrupted)
 
     runtime.output_sink = router.write
     DriverClient.origin = staticmethod(origin)

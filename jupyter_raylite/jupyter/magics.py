@@ -16,12 +16,12 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 import jupyter_raylite as ray
 from jupyter_raylite import api
 from jupyter_raylite.core import context
+from jupyter_raylite.core.events import cell_of
 from jupyter_raylite.jupyter.cell_task import names_to_ship, run_cell_body
 
 TASK_STATES = ["waiting", "queued", "running", "finished", "failed", "cancelled"]
-
-# Names the widgets issue will fill in; reserved so that they fail clearly until then.
-RESERVED = ("graph", "meters", "inspect", "timeline")
+SUBCOMMANDS = ("status", "init", "shutdown", "restart", "tasks", "cancel", "interrupt", "graph",
+               "meters", "inspect", "timeline")
 
 
 @magics_class
@@ -48,18 +48,23 @@ class RayliteMagics(Magics):
         %raylite interrupt {cancel,keep}
                                interrupting a cell that waits in get/wait cancels the
                                tasks it submitted (default), or keeps them running as Ray does
+        %raylite graph [--this-cell] [--function NAME] [--max-nodes N]
+                               the live task graph; click a task to inspect it
+        %raylite meters        live resource meters: CPUs, workers, object store, throughput
+        %raylite inspect [TASK_ID]
+                               the task inspector (pick a task from its list)
+        %raylite timeline [FILE]
+                               a Gantt chart of the tasks per worker; with FILE, also write
+                               Ray's Chrome trace (open in chrome://tracing or Perfetto)
 
         Example: %raylite init --num-cpus 4
         """
         word, _, rest = line.strip().partition(" ")
         word = word or "status"
-        if word in RESERVED:
-            raise UsageError(f"%raylite {word} comes with the widgets and is not available yet.")
-        handler = getattr(self, f"_{word}", None)
-        if word.startswith("_") or handler is None:
-            raise UsageError(f"Unknown subcommand {word!r}. Subcommands: status, init, "
-                             "shutdown, restart, tasks, cancel, interrupt. See %raylite?")
-        return handler(rest)
+        if word not in SUBCOMMANDS:
+            raise UsageError(f"Unknown subcommand {word!r}. Subcommands: "
+                             f"{', '.join(SUBCOMMANDS)}. See %raylite?")
+        return getattr(self, f"_{word}")(rest)
 
     @magic_arguments()
     @argument("--num-cpus", type=float, default=None, help="CPUs the cell's task holds")
@@ -225,7 +230,7 @@ class RayliteMagics(Magics):
         if last is None:
             print("No cell has submitted work yet.")
             return
-        runtime.cancel_origin(lambda origin: _msg_id(origin) == last)
+        runtime.cancel_origin(lambda origin: cell_of(origin) == last)
 
     @magic_arguments()
     @argument("mode", choices=["cancel", "keep"],
@@ -236,8 +241,60 @@ class RayliteMagics(Magics):
         self.settings.cancel_on_interrupt = args.mode == "cancel"
 
 
-def _msg_id(origin) -> str | None:
-    try:
-        return origin["header"]["msg_id"]
-    except (TypeError, KeyError):
-        return None
+    @magic_arguments()
+    @argument("--this-cell", action="store_true",
+              help="show only the tasks this cell submits")
+    @argument("--function", type=str, default=None, help="show only this function's tasks")
+    @argument("--max-nodes", type=int, default=None,
+              help="beyond this many tasks, group them by function (default 300)")
+    def _graph(self, line):
+        """Display the live task graph, its filters and the task inspector."""
+        args = parse_argstring(self._graph, line)
+        if args.max_nodes is not None and args.max_nodes < 1:
+            raise UsageError("--max-nodes must be at least 1.")
+        cell = None
+        if args.this_cell:
+            kernel = getattr(self.shell, "kernel", None)
+            cell = cell_of(kernel.get_parent("shell")) if kernel is not None else None
+        from jupyter_raylite.widgets import task_graph
+        return task_graph(cell=cell, function=args.function, max_nodes=args.max_nodes)
+
+    @magic_arguments()
+    def _meters(self, line):
+        """Display live resource meters."""
+        parse_argstring(self._meters, line)
+        from jupyter_raylite.widgets import meters
+        return meters()
+
+    @magic_arguments()
+    @argument("task_id", nargs="?", default=None, help="the task to show first")
+    def _inspect(self, line):
+        """Display the task inspector."""
+        args = parse_argstring(self._inspect, line)
+        from jupyter_raylite.widgets import inspector
+        return inspector(args.task_id)
+
+    @magic_arguments()
+    @argument("file", nargs="?", default=None,
+              help="also write Ray's Chrome trace (JSON) to this file")
+    def _timeline(self, line):
+        """Show a Gantt chart of the tasks that ran, per worker, coloured by function."""
+        args = parse_argstring(self._timeline, line)
+        runtime = context.current_runtime(auto=False)
+        if runtime is None or not hasattr(runtime, "events_since"):
+            raise UsageError("No local cluster is running. Start one with %raylite init.")
+        from IPython.display import Image, display
+        from jupyter_raylite.observe import timeline
+        if args.file:
+            timeline.write_chrome_trace(runtime, args.file)
+            print(f"Wrote the Chrome trace to {args.file}: open it in chrome://tracing or "
+                  "https://ui.perfetto.dev")
+        figure = timeline.gantt(runtime)
+        display(Image(data=_png(figure)))
+
+
+def _png(figure) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()

@@ -6,7 +6,9 @@ from jupyter_raylite import exceptions
 PUBLIC = {
     "ObjectRef", "actor", "available_resources", "cancel", "cluster_resources", "exceptions",
     "get", "get_actor", "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill",
-    "method", "nodes", "put", "remote", "shutdown", "wait",
+    "method", "nodes", "put", "remote", "shutdown", "timeline", "wait",
+    # ours: the notebook views
+    "inspector", "meters", "progress", "task_graph",
 }
 
 

@@ -1,0 +1,159 @@
+"""A progress bar over ObjectRefs: how many are done, how many failed.
+
+``jupyter_raylite.progress(refs)`` gives a widget in a kernel and a text bar on stderr in a
+terminal; both follow the refs from the monitor thread and stop once every ref is done.
+``progress(refs).get()`` shows the bar and returns ``get(refs)``: the way to watch a long get.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import ipywidgets as widgets
+
+from jupyter_raylite.observe.monitor import get_monitor
+
+
+class _ProgressCounter:
+    """Which refs are done, checked with ``wait(timeout=0)`` on the ones still pending."""
+
+    def __init__(self, refs, monitor):
+        from jupyter_raylite import api
+        from jupyter_raylite.core.refs import ObjectRef
+        refs = list(refs)
+        bad = [r for r in refs if not isinstance(r, ObjectRef)]
+        if bad:
+            raise TypeError(f"progress() takes a list of ObjectRefs; got {type(bad[0]).__name__}"
+                            ". Pass what .remote() returned.")
+        self.refs = refs
+        self._api = api
+        self._pending = list(refs)
+        self.done = 0
+        self.failed = 0
+        self.monitor = monitor or get_monitor()
+
+    @property
+    def total(self) -> int:
+        return len(self.refs)
+
+    def refresh(self) -> bool:
+        """Count what finished since the last call; True once everything is done."""
+        if self._pending and self._api.is_initialized():
+            ready, self._pending = self._api.wait(self._pending, num_returns=len(self._pending),
+                                                  timeout=0)
+            self.done += len(ready)
+            state_of = getattr(self.monitor.source, "object_state", None)
+            if state_of is not None:
+                self.failed += sum(1 for r in ready if state_of(r.hex())[0] == "failed")
+        return not self._pending
+
+    def text(self) -> str:
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"{self.done}/{self.total} done{failed}"
+
+    def get(self, timeout=None):
+        return self._api.get(self.refs, timeout=timeout)
+
+
+def make_progress(refs, description: str = "", monitor=None):
+    """A Progress widget in a kernel, a TextProgress elsewhere."""
+    if _in_kernel():
+        return Progress(refs, description, monitor)
+    return TextProgress(refs, description, monitor)
+
+
+def _in_kernel() -> bool:
+    from IPython import get_ipython
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class Progress(widgets.HBox):
+    def __init__(self, refs, description: str = "", monitor=None):
+        self.counter = _ProgressCounter(refs, monitor)
+        self.bar = widgets.IntProgress(min=0, max=max(self.counter.total, 1),
+                                       description=description)
+        self.bar.add_class("rl-progress")
+        self.label = widgets.Label(self.counter.text())
+        self.label.add_class("rl-progress-label")
+        super().__init__([self.bar, self.label])
+        self._shown = False
+        self._monitor = self.counter.monitor
+        self._monitor.subscribe(self._on_update)
+
+    def __repr__(self) -> str:  # what a notebook saved without widget state shows
+        return f"Progress({self.counter.total} objects)"
+
+    def _repr_mimebundle_(self, **kwargs):
+        self._shown = True
+        return super()._repr_mimebundle_(**kwargs)
+
+    def _on_update(self, _model, _update) -> None:
+        finished = self.counter.refresh()
+        self.bar.value = self.counter.done
+        self.label.value = self.counter.text()
+        if self.counter.failed:
+            self.bar.bar_style = "danger"
+        elif finished:
+            self.bar.bar_style = "success"
+        if finished:
+            self._monitor.unsubscribe(self._on_update)
+
+    def get(self, timeout=None):
+        """Show the bar (if it is not shown yet) and return ``get(refs)``."""
+        if not self._shown:
+            from IPython.display import display
+            display(self)
+        try:
+            return self.counter.get(timeout)
+        finally:
+            with self._monitor.lock:
+                self._on_update(None, None)
+
+    def close(self) -> None:
+        self._monitor.unsubscribe(self._on_update)
+        super().close()
+
+
+class TextProgress:
+    """The same bar as text on stderr, for scripts and terminals."""
+
+    width = 30
+
+    def __init__(self, refs, description: str = "", monitor=None, stream=None):
+        self.counter = _ProgressCounter(refs, monitor)
+        self.description = description
+        self.stream = stream or sys.stderr
+        self._finished = False
+        self._monitor = self.counter.monitor
+        self._monitor.subscribe(self._on_update)
+
+    def __repr__(self) -> str:
+        return f"TextProgress({self.counter.text()})"
+
+    def line(self) -> str:
+        counter = self.counter
+        filled = self.width * counter.done // max(counter.total, 1)
+        bar = "#" * filled + "." * (self.width - filled)
+        prefix = f"{self.description} " if self.description else ""
+        return f"{prefix}[{bar}] {counter.text()}"
+
+    def _on_update(self, _model, _update) -> None:
+        if self._finished:
+            return
+        finished = self.counter.refresh()
+        self.stream.write("\r" + self.line() + ("\n" if finished else ""))
+        self.stream.flush()
+        if finished:
+            self._finished = True
+            self._monitor.unsubscribe(self._on_update)
+
+    def get(self, timeout=None):
+        try:
+            return self.counter.get(timeout)
+        finally:
+            with self._monitor.lock:
+                self._on_update(None, None)
+
+    def close(self) -> None:
+        self._monitor.unsubscribe(self._on_update)
