@@ -114,7 +114,7 @@ def _describe(value) -> str:
     if kind in _SCALARS:
         return repr(value)
     if kind is str:
-        return repr(value) if len(value) <= 24 else repr(value[:21]) + "…"
+        return repr(value) if len(value) <= 24 else repr(value[:21] + "…")
     if kind.__name__ == "ObjectRef":
         return f"ObjectRef({value.hex()[:10]}…)"
     if kind in (list, tuple, dict, set, frozenset, bytes, bytearray):

@@ -18,6 +18,7 @@ from jupyter_raylite import api
 from jupyter_raylite.core import context
 from jupyter_raylite.core.events import cell_of
 from jupyter_raylite.jupyter.cell_task import names_to_ship, run_cell_body
+from jupyter_raylite.observe import cells
 
 TASK_STATES = ["waiting", "queued", "running", "finished", "failed", "cancelled"]
 SUBCOMMANDS = ("status", "init", "shutdown", "restart", "tasks", "cancel", "interrupt", "graph",
@@ -256,6 +257,7 @@ class RayliteMagics(Magics):
         if args.this_cell:
             kernel = getattr(self.shell, "kernel", None)
             cell = cell_of(kernel.get_parent("shell")) if kernel is not None else None
+            cells.remember(cell, f"In [{self.shell.execution_count}]")
         from jupyter_raylite.widgets import task_graph
         return task_graph(cell=cell, function=args.function, max_nodes=args.max_nodes)
 

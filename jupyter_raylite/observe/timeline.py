@@ -73,8 +73,11 @@ def gantt(source, max_legend: int = 10):
     names = list(dict.fromkeys(span.name for span in runs))
     palette = matplotlib.colormaps["tab10"]
     colour_of = {name: palette(i % 10) for i, name in enumerate(names)}
+    # Tasks of a millisecond next to tasks of seconds: draw each at least 1/300 of the span
+    # wide so that every run stays visible.
+    least = (max(span.ended for span in runs) - origin) / 300
     for span in runs:
-        axes.broken_barh([(span.started - origin, max(span.ended - span.started, 1e-4))],
+        axes.broken_barh([(span.started - origin, max(span.ended - span.started, least))],
                          (row_of[span.pid] - 0.4, 0.8), facecolors=colour_of[span.name],
                          edgecolors="#c23b3b" if span.state == "failed" else "white",
                          linewidth=1.5 if span.state == "failed" else 0.5)

@@ -10,7 +10,8 @@ from jupyter_raylite.observe.monitor import get_monitor
 from jupyter_raylite.widgets.graph import MAX_NODES, TaskGraph
 from jupyter_raylite.widgets.inspector import TaskInspector
 
-_ALL = "(all)"
+# ipywidgets' Dropdown shows nothing for a None value: "all" is the empty string.
+_ALL = ("(all)", "")
 
 
 class TaskExplorer(widgets.VBox):
@@ -19,40 +20,55 @@ class TaskExplorer(widgets.VBox):
         self._monitor = monitor or get_monitor()
         self.graph = TaskGraph(cell, function, max_nodes, monitor=self._monitor)
         self.inspector = TaskInspector(self.graph, monitor=self._monitor)
-        self.cell_filter = widgets.Dropdown(description="Cell", options=[(_ALL, None)],
-                                            value=None, layout=widgets.Layout(width="240px"))
-        self.function_filter = widgets.Dropdown(description="Function",
-                                                options=[(_ALL, None)], value=None,
-                                                layout=widgets.Layout(width="300px"))
+        self.cell_filter = widgets.Dropdown(description="Cell", options=[_ALL], value="",
+                                            layout=widgets.Layout(width="240px"))
+        self.function_filter = widgets.Dropdown(description="Function", options=[_ALL],
+                                                value="", layout=widgets.Layout(width="300px"))
         self.cell_filter.add_class("rl-filter-cell")
         self.function_filter.add_class("rl-filter-function")
         self._listed = ((), ())
-        self._refresh_filters(self._monitor.model)
-        self.cell_filter.value, self.function_filter.value = cell, function
-        self.cell_filter.observe(lambda c: self.graph.set_filter(cell=c["new"]), "value")
-        self.function_filter.observe(lambda c: self.graph.set_filter(function=c["new"]),
-                                     "value")
+        self._refreshing = False
+        self._refresh_filters(self._monitor.model)  # (lists the filters asked for)
+        self.cell_filter.value, self.function_filter.value = cell or "", function or ""
+        self.cell_filter.observe(self._on_cell_chosen, "value")
+        self.function_filter.observe(self._on_function_chosen, "value")
         super().__init__([widgets.HBox([self.cell_filter, self.function_filter]), self.graph,
                           self.inspector], **kwargs)
         self.add_class("rl-explorer")
         self._monitor.subscribe(self._on_update)
+
+    def _on_cell_chosen(self, change) -> None:
+        if not self._refreshing:
+            self.graph.set_filter(cell=change["new"] or None)
+
+    def _on_function_chosen(self, change) -> None:
+        if not self._refreshing:
+            self.graph.set_filter(function=change["new"] or None)
 
     def _on_update(self, model, update) -> None:
         if update.changes.new_tasks or update.reset:
             self._refresh_filters(model)
 
     def _refresh_filters(self, model) -> None:
-        listed = (tuple(model.cells), tuple(name for name, n in model.functions.items() if n))
+        projection = self.graph.projection
+        # What the graph filters on is listed even before it submitted anything.
+        cells_seen = list(dict.fromkeys([*model.cells, projection.cell]))
+        functions = sorted({*(name for name, n in model.functions.items() if n),
+                            *([projection.function] if projection.function else [])})
+        listed = (tuple(c for c in cells_seen if c is not None), tuple(functions))
         if listed == self._listed:
             return
         self._listed = listed
         for dropdown, options in ((self.cell_filter, [(cells.label(c), c) for c in listed[0]]),
-                                  (self.function_filter, [(f, f) for f in sorted(listed[1])])):
+                                  (self.function_filter, [(f, f) for f in listed[1]])):
             value = dropdown.value
-            with dropdown.hold_trait_notifications():
-                dropdown.options = [(_ALL, None)] + options
-                if value in {v for _, v in dropdown.options}:
-                    dropdown.value = value
+            # New options make the Dropdown pass through another value: not a user's choice.
+            self._refreshing = True
+            try:
+                dropdown.options = [_ALL] + options
+                dropdown.value = value if value in {v for _, v in dropdown.options} else ""
+            finally:
+                self._refreshing = False
 
     def close(self) -> None:
         self._monitor.unsubscribe(self._on_update)

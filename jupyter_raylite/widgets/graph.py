@@ -87,6 +87,7 @@ class GraphProjection:
                 actor_node = self._actor_node(model, task.actor_id)
                 if actor_node is not None:
                     added.append(actor_node)
+                if task.actor_id in self.nodes:
                     self.edges.add((task.actor_id, task_id, "actor"))
             node = self._node(task_id, task.name, task.kind, task.state, task.depth)
             added.append(node)

@@ -182,9 +182,12 @@ def _result(task) -> str:
     return ""
 
 
+_CELL = "text-align:left;padding:1px 14px 1px 0;vertical-align:top"
+
+
 def _table(rows) -> str:
-    body = "".join(f"<tr><th style='text-align:left;padding-right:12px'>{html.escape(k)}</th>"
-                   f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th style='{_CELL}'>{html.escape(k)}</th>"
+                   f"<td style='{_CELL}'>{html.escape(v)}</td></tr>" for k, v in rows)
     return f"<table class='rl-inspector-table'>{body}</table>"
 
 

@@ -120,12 +120,16 @@ class ResourceMeters(widgets.VBox):
 def _worker_table(rows: list[dict]) -> str:
     if not rows:
         return "<i>No worker process yet.</i>"
+    cell = "padding:1px 14px 1px 0;text-align:{}"
+    left, right = cell.format("left"), cell.format("right")
     body = "".join(
-        f"<tr><td>{row['pid']}</td><td>{html.escape(row['role'])}</td>"
-        f"<td style='text-align:right'>{row['cpu_percent']:.0f}%</td>"
-        f"<td style='text-align:right'>{row['rss'] / MiB:,.0f} MiB</td></tr>" for row in rows)
-    return ("<table class='rl-workers'><tr><th>worker pid</th><th>runs</th><th>CPU</th>"
-            f"<th>memory</th></tr>{body}</table>")
+        f"<tr><td style='{left}'>{row['pid']}</td>"
+        f"<td style='{left}'>{html.escape(row['role'])}</td>"
+        f"<td style='{right}'>{row['cpu_percent']:.0f}%</td>"
+        f"<td style='{right}'>{row['rss'] / MiB:,.0f} MiB</td></tr>" for row in rows)
+    return (f"<table class='rl-workers'><tr><th style='{left}'>worker pid</th>"
+            f"<th style='{left}'>runs</th><th style='{right}'>CPU</th>"
+            f"<th style='{right}'>memory</th></tr>{body}</table>")
 
 
 def _css_name(name: str) -> str:

@@ -323,3 +323,46 @@ def test_kernel_rerunning_the_init_cell_is_harmless(kernel):
     reload = kernel.execute("%load_ext jupyter_raylite")  # loading twice is harmless
     assert reload["content"]["status"] == "ok"
     assert kernel.value("ray.cluster_resources()['CPU']") == "3.0"
+
+
+def _displayed(kernel, msg_id: str) -> list[dict]:
+    """The mime bundles a cell displayed (execute_result and display_data)."""
+    return [m["content"]["data"] for m in kernel.messages
+            if m["msg_type"] in ("display_data", "execute_result")
+            and m["parent_header"].get("msg_id") == msg_id]
+
+
+def test_kernel_widget_magics_display_live_views(kernel, tmp_path):
+    kernel.execute("import time\n"
+                   "@ray.remote\n"
+                   "def step(i):\n"
+                   "    time.sleep(0.05)\n"
+                   "    return i")
+    graph = kernel.execute("explorer = %raylite graph --this-cell\ndisplay(explorer)")
+    views = _displayed(kernel, graph["msg_id"])
+    assert views and "application/vnd.jupyter.widget-view+json" in views[0]
+    meters = kernel.execute("meters = %raylite meters\ndisplay(meters)")
+    assert "application/vnd.jupyter.widget-view+json" in _displayed(kernel, meters["msg_id"])[0]
+    kernel.execute("ray.get([step.remote(i) for i in range(4)])")
+    # The views follow the tasks from the monitor thread while the kernel is idle: the
+    # meters count the four tasks; the graph, filtered to its own cell, shows none of them.
+    assert wait_until(lambda: kernel.value("meters.values['tasks']['finished']") == "4",
+                      timeout=30)
+    assert kernel.value("explorer.graph.nodes") == "{}"
+    assert kernel.value("explorer.cell_filter.label").startswith("'In [")
+
+    trace = tmp_path / "trace.json"
+    timeline = kernel.execute(f"%raylite timeline {trace}")
+    assert "image/png" in _displayed(kernel, timeline["msg_id"])[0]
+    assert "Wrote the Chrome trace" in kernel.stream_text(timeline["msg_id"])
+    assert len(__import__("json").loads(trace.read_text())) == 4
+
+    bad = kernel.execute("%raylite graph --max-nodes 0")
+    assert bad["content"]["ename"] == "UsageError"
+    assert "--max-nodes must be at least 1" in bad["content"]["evalue"]
+    unknown = kernel.execute("%raylite frobnicate")
+    assert "graph, meters, inspect, timeline" in unknown["content"]["evalue"]
+    bar = kernel.execute("values = ray.progress([step.remote(i) for i in range(3)]).get()\n"
+                         "print(values)")
+    assert "[0, 1, 2]" in kernel.stream_text(bar["msg_id"])
+    assert "application/vnd.jupyter.widget-view+json" in _displayed(kernel, bar["msg_id"])[0]
