@@ -137,7 +137,7 @@ def describe_task(task, model) -> str:
     if task.output:
         text = "".join(chunk for _, chunk in task.output)
         parts.append(f"<div class='rl-inspector-output'><b>Output</b>"
-                     f"<pre>{html.escape(text)}</pre></div>")
+                     f"<pre style='line-height:1.3'>{html.escape(text)}</pre></div>")
     return "".join(parts)
 
 
@@ -175,10 +175,10 @@ def _result(task) -> str:
         # A RayTaskError stands for the exception the task raised: name that one.
         kind = type(getattr(value, "cause", None) or value).__name__
         return (f"<div class='rl-inspector-error'><b>Error: {html.escape(kind)}"
-                f"</b><pre>{html.escape(text)}</pre></div>")
+                f"</b><pre style='line-height:1.3'>{html.escape(text)}</pre></div>")
     if state == "ready":
         return (f"<div class='rl-inspector-result'><b>Result</b>"
-                f"<pre>{html.escape(_preview.repr(value))}</pre></div>")
+                f"<pre style='line-height:1.3'>{html.escape(_preview.repr(value))}</pre></div>")
     return ""
 
 
@@ -188,7 +188,8 @@ _CELL = "text-align:left;padding:1px 14px 1px 0;vertical-align:top"
 def _table(rows) -> str:
     body = "".join(f"<tr><th style='{_CELL}'>{html.escape(k)}</th>"
                    f"<td style='{_CELL}'>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table class='rl-inspector-table'>{body}</table>"
+    # ipywidgets' HTML sets a 28 px line height meant for one-line labels.
+    return f"<table class='rl-inspector-table' style='line-height:1.4'>{body}</table>"
 
 
 def _note(text: str) -> str:

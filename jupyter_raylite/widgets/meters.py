@@ -127,7 +127,7 @@ def _worker_table(rows: list[dict]) -> str:
         f"<td style='{left}'>{html.escape(row['role'])}</td>"
         f"<td style='{right}'>{row['cpu_percent']:.0f}%</td>"
         f"<td style='{right}'>{row['rss'] / MiB:,.0f} MiB</td></tr>" for row in rows)
-    return (f"<table class='rl-workers'><tr><th style='{left}'>worker pid</th>"
+    return (f"<table class='rl-workers' style='line-height:1.4'><tr><th style='{left}'>worker pid</th>"
             f"<th style='{left}'>runs</th><th style='{right}'>CPU</th>"
             f"<th style='{right}'>memory</th></tr>{body}</table>")
 

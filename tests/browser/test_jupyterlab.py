@@ -154,6 +154,7 @@ def test_widgets_live_in_jupyterlab(lab):
             assert "ValueError" in text and "validate" in text and "failed" in text
             assert "Worker pid" in text and "Ran for" in text
             page.locator(".rl-explorer").screenshot(path=SCREENSHOTS / "inspector.png")
+            page.screenshot(path=SCREENSHOTS / "inspected.png", full_page=True)
             page.locator(".rl-meters").screenshot(path=SCREENSHOTS / "meters.png")
         finally:
             browser.close()

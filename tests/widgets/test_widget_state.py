@@ -179,7 +179,7 @@ def test_inspector_shows_result_error_output_and_timings(monitor, gate):
 
         inspector.inspect(by_name["wait_for"].task_id)
         text = inspector.details.value
-        assert "Result</b><pre>42</pre>" in text
+        assert "Result</b><pre style='line-height:1.3'>42</pre>" in text
         assert "passed the gate with 42" in text  # what it printed
         assert f"Worker pid</th><td style='text-align:left;padding:1px 14px 1px 0;" \
                f"vertical-align:top'>{by_name['wait_for'].pid}" in text
@@ -289,3 +289,46 @@ def test_timeline_in_rays_trace_format_and_as_a_gantt_chart(cluster, tmp_path):
     assert {t.get_text() for t in axes.get_legend().get_texts()} == {"add", "fail"}
     assert axes.get_title() == f"5 task runs on {len({e['tid'] for e in events})} " \
                                "worker processes"
+
+
+@ray.remote
+def noop():
+    return None
+
+
+def test_graph_of_5000_tasks_stays_small(monitor):
+    graph = TaskGraph(monitor=monitor)
+    sent = []
+    graph.send = sent.append
+    try:
+        ray.get([noop.remote() for _ in range(5000)])
+        assert poll_until(monitor, lambda: graph.summary.get("ended") == 5000)
+        assert graph.projection.grouped and list(graph.nodes) == ["group:noop"]
+        assert graph.nodes["group:noop"]["counts"]["finished"] == 5000
+        # Every message to the front end stays small: counts, not 5,000 nodes.
+        assert max(len(json.dumps(m)) for m in sent) < 2000
+        # The model keeps detail on the newest tasks only, and says how many it skipped.
+        model = monitor.model
+        assert len(model.tasks) + model.skipped + model.dropped == 5000
+    finally:
+        graph.close()
+
+
+def test_views_follow_the_cluster_through_shutdown_and_init():
+    monitor = Monitor(interval=3600)
+    ray.init(num_cpus=1)
+    graph = TaskGraph(monitor=monitor)
+    try:
+        ray.get(noop.remote())
+        assert poll_until(monitor, lambda: graph.summary["counts"]["finished"] == 1)
+        ray.shutdown()
+        monitor.poll()
+        assert graph.summary["connected"] is False and graph.nodes == {}
+        ray.init(num_cpus=1)
+        ray.get(add.remote(1, 2))
+        assert poll_until(monitor, lambda: {n["label"] for n in graph.nodes.values()} == {"add"})
+        assert graph.summary["connected"] is True and graph.summary["total"] == 1
+    finally:
+        graph.close()
+        monitor.stop()
+        ray.shutdown()
