@@ -350,7 +350,8 @@ def timeline(filename: str | None = None):
     from jupyter_raylite.observe import timeline as trace
     source = context.current_runtime(auto=False)
     if source is None or not hasattr(source, "events_since"):
-        raise RuntimeError("timeline() needs a running cluster: call init() first.")
+        raise RuntimeError("timeline() needs the local cluster: call init() first (under "
+                           "local_mode tasks run in this process and are not traced).")
     if filename is None:
         return trace.chrome_trace(source)
     trace.write_chrome_trace(source, filename)

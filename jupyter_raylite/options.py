@@ -132,6 +132,9 @@ ACCEPTED_AND_IGNORED_ACTOR_OPTIONS = _PLACEMENT_OPTIONS | {"max_pending_calls",
                                                            "allow_out_of_order_execution"}
 
 
+ASYNC_ACTOR_DEFAULT_CONCURRENCY = 1000  # Ray's default for an async actor
+
+
 @dataclasses.dataclass(frozen=True)
 class ActorOptions:
     """How an actor runs: what its process holds, how it restarts, how it is found."""

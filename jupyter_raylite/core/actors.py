@@ -25,6 +25,7 @@ from jupyter_raylite.core.events import cell_of
 from jupyter_raylite.core.serialization import Payload, serialize
 from jupyter_raylite.core.task_spec import ActorCallSpec, ActorSpec
 from jupyter_raylite.exceptions import ActorDiedError
+from jupyter_raylite.options import ASYNC_ACTOR_DEFAULT_CONCURRENCY
 
 PENDING, ALIVE, DEAD = "pending", "alive", "dead"
 
@@ -40,6 +41,10 @@ class ActorRecord:
     worker_id: str | None = None
     queue: deque = field(default_factory=deque)  # ActorCallSpec, in submission order
     in_flight: dict = field(default_factory=dict)  # task id -> (ActorCallSpec, retries left)
+    # Of the in-flight calls, those the actor runs now (as many as its concurrency allows)
+    # and those that wait in its process, in order: what observers show as running or queued.
+    running: set = field(default_factory=set)
+    waiting: deque = field(default_factory=deque)
     restarts_left: int = 0
     holding_resources: bool = False
     no_restart: bool = False
@@ -221,21 +226,35 @@ class ActorSupervisor:
                                "failed argument")
                 continue
             record.in_flight[spec.task_id] = (spec, retries)
-            # Sent, not necessarily started: calls are pipelined.  The worker reports when
-            # the call really ran ("ran" event).
-            self.head.events.state(time.time(), spec.task_id, "running", handle.pid)
+            record.waiting.append(spec.task_id)
+            self._mark_running(record)
             self.head.send(handle, ("call", spec.task_id, spec.method, spec.name, spec.args,
                                     payloads, spec.return_ids))
         self._maybe_retire(record)
 
+    def _mark_running(self, record: ActorRecord) -> None:
+        """Calls are pipelined to the actor's process; the first ones its concurrency allows
+        run, the others wait there in order."""
+        concurrency = record.spec.options.max_concurrency or (
+            ASYNC_ACTOR_DEFAULT_CONCURRENCY if record.spec.is_async else 1)
+        handle = self.head.workers.get(record.worker_id)
+        while record.waiting and len(record.running) < concurrency:
+            task_id = record.waiting.popleft()
+            if task_id in record.in_flight:
+                record.running.add(task_id)
+                self.head.events.state(time.time(), task_id, "running",
+                                       handle.pid if handle else None)
+
     def on_call_done(self, record: ActorRecord, handle, task_id: str, status: str, payloads,
                      cause_types=(), started=None, ended=None) -> None:
         entry = record.in_flight.pop(task_id, None)
+        record.running.discard(task_id)
         if entry is not None:
             from jupyter_raylite.core.head import error_type
             self._complete(entry[0], payloads, "finished" if status == "ok" else "failed",
                            error_type(cause_types),
                            (started, ended) if started is not None else None, handle.pid)
+            self._mark_running(record)
         if not record.in_flight:
             # Refs received in get replies were announced by the actor before this message.
             self.head.release_transit(handle)
@@ -263,9 +282,10 @@ class ActorSupervisor:
 
     def _complete(self, spec: ActorCallSpec, payloads, state: str, detail: str | None = None,
                   ran: tuple | None = None, pid: int | None = None) -> None:
-        self.head.events.state(time.time(), spec.task_id, state, pid, detail, ran)
         self.head.complete(spec.return_ids, payloads)
         self.head.release_arguments(spec)
+        # After the results are stored: whoever reads the event finds them.
+        self.head.events.state(time.time(), spec.task_id, state, pid, detail, ran)
 
     def _fail_call(self, spec: ActorCallSpec, cause: str | None) -> None:
         error = ActorDiedError(
@@ -330,9 +350,12 @@ class ActorSupervisor:
             for task_id, (spec, retries) in reversed(list(record.in_flight.items())):
                 if retries != 0:
                     record.queue.appendleft((spec, retries - 1 if retries > 0 else retries))
+                    self.head.events.state(time.time(), task_id, "queued", detail="retry")
                 else:
                     self._fail_call(spec, record.death_cause)
             record.in_flight.clear()
+            record.running.clear()
+            record.waiting.clear()
             self._emit(record, "restarting", record.death_cause)
             record.state, record.death_cause = PENDING, None
             self.try_start(record)
@@ -348,6 +371,8 @@ class ActorSupervisor:
         for spec, _ in list(record.in_flight.values()) + list(record.queue):
             self._fail_call(spec, record.death_cause)
         record.in_flight.clear()
+        record.running.clear()
+        record.waiting.clear()
         record.queue.clear()
         if record.holding_resources:
             self.head.scheduler.pool.release(record.spec.options.resource_demand())

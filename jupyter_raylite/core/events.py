@@ -99,7 +99,8 @@ def cell_of(origin) -> str | None:
 
 def summarize_arguments(args: tuple, kwargs: dict, limit: int = 160) -> str:
     """A short, cheap description of a call's arguments for the task inspector: small scalars
-    by value, everything else by type and size.  Never calls a user-defined ``__repr__``."""
+    by value, everything else by type and size (and shape, for arrays).  Never calls a
+    user-defined ``__repr__``, and never fails."""
     parts = [_describe(a) for a in args]
     parts += [f"{k}={_describe(v)}" for k, v in kwargs.items()]
     text = ", ".join(parts)
@@ -119,7 +120,10 @@ def _describe(value) -> str:
         return f"ObjectRef({value.hex()[:10]}…)"
     if kind in (list, tuple, dict, set, frozenset, bytes, bytearray):
         return f"{kind.__name__}[{len(value)}]"
-    shape = getattr(value, "shape", None)
-    if isinstance(shape, tuple) and hasattr(value, "dtype"):  # numpy, pandas, torch, ...
-        return f"{kind.__name__}{list(shape)} {value.dtype}"
+    try:  # a user's __getattr__ may raise anything: a summary must never fail a submission
+        shape = getattr(value, "shape", None)
+        if isinstance(shape, tuple) and hasattr(value, "dtype"):  # numpy, pandas, torch, ...
+            return f"{kind.__name__}{list(shape)} {value.dtype}"
+    except Exception:
+        pass
     return kind.__name__

@@ -51,6 +51,7 @@ DRIVER = "driver"
 # How long to wait for the zygote's exit status of a worker whose connection closed.
 _EXIT_STATUS_GRACE = 1.0
 _HISTORY = 10_000
+OUTPUT_EVENT_LIMIT = 20_000  # characters of one output message kept in the event log
 # Workers started beyond num_cpus (while others were blocked in get) exit after this long idle.
 IDLE_WORKER_TIMEOUT = 10.0
 
@@ -369,7 +370,7 @@ class Head:
         ran = (started, ended) if started is not None else None
         if record is None:
             pass
-        elif status == "error" and self._retry_on_error(record, cause_types):
+        elif status == "error" and self._retry_on_error(record, cause_types, ran):
             pass
         elif status == "cancelled" or record.cancel_requested:
             self._finish(record, CANCELLED, [_cancelled(task_id)] * len(record.spec.return_ids),
@@ -380,7 +381,7 @@ class Head:
         # Only now: the results above may contain refs that arrived in a get reply.
         self.release_transit(handle)
 
-    def _retry_on_error(self, record: TaskRecord, cause_types) -> bool:
+    def _retry_on_error(self, record: TaskRecord, cause_types, ran=None) -> bool:
         retry = record.spec.options.retry_exceptions
         if not retry or record.retries_left == 0 or record.cancel_requested:
             return False
@@ -389,14 +390,15 @@ class Head:
             wanted = {f"{t.__module__}.{t.__qualname__}" for t in retry}
             if wanted.isdisjoint(cause_types):
                 return False
-        self._requeue(record)
+        self._requeue(record, ran)
         return True
 
-    def _requeue(self, record: TaskRecord) -> None:
+    def _requeue(self, record: TaskRecord, ran=None) -> None:
+        """Run the task again; ``ran``: when the attempt that failed ran (for the timeline)."""
         if record.retries_left > 0:
             record.retries_left -= 1
         record.state, record.worker_id = QUEUED, None
-        self.events.state(time.time(), record.spec.task_id, QUEUED, detail="retry")
+        self.events.state(time.time(), record.spec.task_id, QUEUED, record.pid, "retry", ran)
         self.scheduler.enqueue(record.spec.task_id, record.spec.options.resource_demand())
 
     def _finish(self, record: TaskRecord, state: str, payloads, detail=None,
@@ -405,9 +407,10 @@ class Head:
         spec = record.spec
         record.state, record.worker_id = state, None
         now = time.time()
-        self.events.state(now, spec.task_id, state, record.pid, detail, ran)
         self.history.append(self._summary(record, now))
         self.complete(spec.return_ids, payloads)
+        # After the results are stored: whoever reads the event finds them.
+        self.events.state(now, spec.task_id, state, record.pid, detail, ran)
         self.release_arguments(spec)
         # Keep finished records only while someone may still ask about them (cancel, graph);
         # the jupyter layer reads history from events, not from this table.
@@ -580,7 +583,9 @@ class Head:
             self.objects.add_ready(message[1], message[2], wid)
             self.object_ready(message[1])
         elif kind == "output":
-            self.events.emit("output", time.time(), message[1], message[3], message[4])
+            # Bounded: the log keeps many events, each must stay small.
+            self.events.emit("output", time.time(), message[1], message[3],
+                             message[4][:OUTPUT_EVENT_LIMIT])
             origin = self.origins.get(message[1]) if message[1] else None
             self._output_sink(origin, message[2], handle.pid, message[3], message[4])
         elif kind in ("get", "wait"):

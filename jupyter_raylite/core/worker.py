@@ -44,11 +44,11 @@ from jupyter_raylite.core.client import ClusterClient
 from jupyter_raylite.core.serialization import Payload, SerializationError, deserialize, serialize
 from jupyter_raylite.core.task_spec import resolve_arguments
 from jupyter_raylite.exceptions import RayTaskError
+from jupyter_raylite.options import ASYNC_ACTOR_DEFAULT_CONCURRENCY
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Ray's default number of concurrent calls of an async actor.
-ASYNC_ACTOR_DEFAULT_CONCURRENCY = 1000
 
 
 class WorkerClient(ClusterClient):

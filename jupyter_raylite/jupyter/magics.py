@@ -30,6 +30,7 @@ class RayliteMagics(Magics):
     def __init__(self, shell, settings):
         super().__init__(shell)
         self.settings = settings
+        self._views: dict[tuple, object] = {}  # (subcommand, notebook cell id) -> its view
 
     @line_magic
     def raylite(self, line: str):
@@ -259,14 +260,15 @@ class RayliteMagics(Magics):
             cell = cell_of(kernel.get_parent("shell")) if kernel is not None else None
             cells.remember(cell, f"In [{self.shell.execution_count}]")
         from jupyter_raylite.widgets import task_graph
-        return task_graph(cell=cell, function=args.function, max_nodes=args.max_nodes)
+        return self._view("graph", task_graph(cell=cell, function=args.function,
+                                              max_nodes=args.max_nodes))
 
     @magic_arguments()
     def _meters(self, line):
         """Display live resource meters."""
         parse_argstring(self._meters, line)
         from jupyter_raylite.widgets import meters
-        return meters()
+        return self._view("meters", meters())
 
     @magic_arguments()
     @argument("task_id", nargs="?", default=None, help="the task to show first")
@@ -274,7 +276,20 @@ class RayliteMagics(Magics):
         """Display the task inspector."""
         args = parse_argstring(self._inspect, line)
         from jupyter_raylite.widgets import inspector
-        return inspector(args.task_id)
+        return self._view("inspect", inspector(args.task_id))
+
+    def _view(self, kind: str, view):
+        """Re-running a cell replaces its view: the old one is closed, so it stops updating
+        (front ends send the id of the notebook cell with each request)."""
+        kernel = getattr(self.shell, "kernel", None)
+        parent = kernel.get_parent("shell") if kernel is not None else None
+        cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
+        if cell_id is not None:
+            previous = self._views.pop((kind, cell_id), None)
+            if previous is not None:
+                previous.close()
+            self._views[(kind, cell_id)] = view
+        return view
 
     @magic_arguments()
     @argument("file", nargs="?", default=None,

@@ -161,7 +161,8 @@ class ClusterModel:
                 changed.add(event[2])
                 new.append(event[2])
             elif kind == "output":
-                self._on_output(event)
+                if self._on_output(event):
+                    changed.add(event[2])  # an open inspector shows it as it comes
             elif kind == "actor":
                 self._on_actor(event, changes)
         if len(tasks) > self.capacity:
@@ -196,11 +197,11 @@ class ClusterModel:
         for oid in event[7]:
             self._producers[oid] = task_id
 
-    def _on_output(self, event) -> None:
+    def _on_output(self, event) -> bool:
         _, _t, task_id, stream, text = event
         task = self.tasks.get(task_id)
         if task is None or task.output_chars >= OUTPUT_LIMIT:
-            return
+            return False
         if task.output is None:
             task.output = []
         text = text[:OUTPUT_LIMIT - task.output_chars]
@@ -208,6 +209,7 @@ class ClusterModel:
         task.output_chars += len(text)
         if task.output_chars >= OUTPUT_LIMIT:
             task.output.append(("stderr", "\n… (output truncated)\n"))
+        return True
 
     def _on_actor(self, event, changes: Changes) -> None:
         _, t, actor_id, class_name, state, pid, detail, cell, name = event

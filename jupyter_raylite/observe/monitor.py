@@ -82,9 +82,10 @@ class Monitor:
     def unsubscribe(self, callback) -> None:
         with self.lock:
             self._subscribers = [r for r in self._subscribers if r() not in (None, callback)]
-            idle = not self._subscribers
-        if idle:
-            self.stop()
+            if not self._subscribers:
+                # The thread sees this at once and ends.  Not joined here: the caller may hold
+                # the lock the thread is waiting for (a subscriber leaving from a callback).
+                self._stop.set()
 
     # -- polling ------------------------------------------------------------------------------
     def poll(self) -> Update:

@@ -10,28 +10,34 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from jupyter_raylite.observe.model import ClusterModel
 
 
 @dataclass(frozen=True)
 class Span:
+    """One run of a task or actor call on a worker (a task retried has one per attempt)."""
+
     task_id: str
     name: str
     kind: str
     pid: int
     started: float
     ended: float
-    state: str
+    state: str  # how the run ended: finished, failed, cancelled, or retried
     arguments: str
 
 
 def spans(source) -> list[Span]:
-    """Every task and actor call that ran, in order of start."""
-    model = ClusterModel(capacity=10**9)
+    """Every run the event log still holds, in order of start."""
     _, events, _ = source.events_since(0)
-    model.apply(events)
-    found = [Span(t.task_id, t.name, t.kind, t.pid, t.started, t.ended, t.state, t.arguments)
-             for t in model.tasks.values() if t.started is not None and t.pid is not None]
+    submitted: dict[str, tuple] = {}  # task id -> (name, kind, arguments)
+    found = []
+    for event in events:
+        if event[0] == "task":
+            submitted[event[2]] = (event[3], event[4], event[10])
+        elif event[0] == "state" and event[6] is not None and event[4] is not None:
+            name, kind, arguments = submitted.get(event[2], ("?", "task", ""))
+            state = "retried" if event[3] == "queued" else event[3]
+            found.append(Span(event[2], name, kind, event[4], *event[6], state, arguments))
     found.sort(key=lambda span: span.started)
     return found
 
@@ -41,7 +47,7 @@ def chrome_trace(source) -> list[dict]:
     return [{"cat": f"task::{span.name}", "name": span.name, "pid": "127.0.0.1",
              "tid": f"worker:{span.pid}", "ts": span.started * 1e6,
              "dur": (span.ended - span.started) * 1e6, "ph": "X",
-             "cname": "terrible" if span.state == "failed" else "generic_work",
+             "cname": "generic_work" if span.state == "finished" else "terrible",
              "args": {"name": span.name, "task_id": span.task_id, "state": span.state,
                       "arguments": span.arguments}}
             for span in spans(source)]
@@ -54,7 +60,7 @@ def write_chrome_trace(source, filename) -> None:
 
 def gantt(source, max_legend: int = 10):
     """A matplotlib Figure: one row per worker process, one bar per run, coloured by function;
-    failed runs are outlined in red."""
+    runs that failed (or were retried) are outlined in red."""
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -79,8 +85,8 @@ def gantt(source, max_legend: int = 10):
     for span in runs:
         axes.broken_barh([(span.started - origin, max(span.ended - span.started, least))],
                          (row_of[span.pid] - 0.4, 0.8), facecolors=colour_of[span.name],
-                         edgecolors="#c23b3b" if span.state == "failed" else "white",
-                         linewidth=1.5 if span.state == "failed" else 0.5)
+                         edgecolors="white" if span.state == "finished" else "#c23b3b",
+                         linewidth=0.5 if span.state == "finished" else 1.5)
     axes.set_yticks(range(len(workers)), [f"pid {pid}" for pid in workers])
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the first task started")

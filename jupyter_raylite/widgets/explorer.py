@@ -3,6 +3,8 @@ task inspector below it; clicking a node inspects it."""
 
 from __future__ import annotations
 
+import threading
+
 import ipywidgets as widgets
 
 from jupyter_raylite.observe import cells
@@ -27,9 +29,10 @@ class TaskExplorer(widgets.VBox):
         self.cell_filter.add_class("rl-filter-cell")
         self.function_filter.add_class("rl-filter-function")
         self._listed = ((), ())
-        self._refreshing = False
-        self._refresh_filters(self._monitor.model)  # (lists the filters asked for)
-        self.cell_filter.value, self.function_filter.value = cell or "", function or ""
+        self._refreshing = None  # the thread that is refreshing the options, if one is
+        with self._monitor.lock:  # the monitor thread may be updating the model
+            self._refresh_filters(self._monitor.model)  # (lists the filters asked for)
+            self.cell_filter.value, self.function_filter.value = cell or "", function or ""
         self.cell_filter.observe(self._on_cell_chosen, "value")
         self.function_filter.observe(self._on_function_chosen, "value")
         super().__init__([widgets.HBox([self.cell_filter, self.function_filter]), self.graph,
@@ -38,11 +41,11 @@ class TaskExplorer(widgets.VBox):
         self._monitor.subscribe(self._on_update)
 
     def _on_cell_chosen(self, change) -> None:
-        if not self._refreshing:
+        if self._refreshing != threading.get_ident():
             self.graph.set_filter(cell=change["new"] or None)
 
     def _on_function_chosen(self, change) -> None:
-        if not self._refreshing:
+        if self._refreshing != threading.get_ident():
             self.graph.set_filter(function=change["new"] or None)
 
     def _on_update(self, model, update) -> None:
@@ -63,12 +66,12 @@ class TaskExplorer(widgets.VBox):
                                   (self.function_filter, [(f, f) for f in listed[1]])):
             value = dropdown.value
             # New options make the Dropdown pass through another value: not a user's choice.
-            self._refreshing = True
+            self._refreshing = threading.get_ident()
             try:
                 dropdown.options = [_ALL] + options
                 dropdown.value = value if value in {v for _, v in dropdown.options} else ""
             finally:
-                self._refreshing = False
+                self._refreshing = None
 
     def close(self) -> None:
         self._monitor.unsubscribe(self._on_update)

@@ -63,7 +63,7 @@ function render({ model, el }) {
     }
     const parts = [];
     if (summary.grouped) parts.push(`${summary.total} tasks, grouped by function`);
-    if (summary.connected === false) parts.push("no cluster running");
+    if (summary.connected === false) parts.push("no local cluster running");
     note.textContent = parts.join(" · ");
     root.classList.toggle("rl-grouped", !!summary.grouped);
   }
@@ -200,6 +200,7 @@ function render({ model, el }) {
   drawLegend();
   model.send({ type: "hello" });  // ask for everything drawn so far
   return () => {
+    model.send({ type: "bye" });  // this view is gone: the kernel may stop updating it
     model.off("msg:custom", onMessage);
     model.off("change:summary", drawLegend);
     model.off("change:selected", highlight);

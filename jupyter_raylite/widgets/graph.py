@@ -51,11 +51,13 @@ class GraphProjection:
         else:
             self._add_tasks(model, list(model.tasks))
 
-    def update(self, model, changes) -> tuple[list[dict], list[tuple]]:
-        """Apply one tick's changes; returns (changed nodes, new edges) for a delta."""
+    def update(self, model, changes) -> tuple[list[dict], list[tuple]] | None:
+        """Apply one tick's changes; returns (changed nodes, new edges) for a delta, or None
+        when the graph switched between one node per task and one per function (the front
+        end then needs everything anew)."""
         if self.grouped != (self.visible_count(model) > self.max_nodes):
             self.rebuild(model)
-            return list(self.nodes.values()), sorted(self.edges)
+            return None
         before = set(self.edges)
         if self.grouped:
             changed = self._update_groups(model, {name for _, name in changes.groups})
@@ -135,21 +137,33 @@ class GraphProjection:
             node["state"] = _group_state(counts)
             changed.append(node)
         for cell, producer, consumer in model.group_edges:
-            if self.matches(cell, consumer) and f"group:{producer}" in self.nodes:
-                edge = (f"group:{producer}", f"group:{consumer}", "dep")
-                if edge[1] in self.nodes and edge not in self.edges:
-                    self.edges.add(edge)
-                    self._place_after(edge[0], edge[1], changed)
-        return changed
+            edge = (f"group:{producer}", f"group:{consumer}", "dep")
+            if (producer != consumer  # a recursive function: no arrow onto itself
+                    and self.matches(cell, consumer)
+                    and edge[0] in self.nodes and edge[1] in self.nodes):
+                self.edges.add(edge)
+        return changed + self._place_groups()
 
-    def _place_after(self, producer_id, consumer_id, changed) -> None:
-        """A function that consumes another's results goes in a later column."""
-        producer, consumer = self.nodes[producer_id], self.nodes[consumer_id]
-        if consumer["col"] <= producer["col"] and producer_id != consumer_id:
-            consumer["col"] = producer["col"] + 1
-            consumer["row"] = self._rows.get(consumer["col"], 0)
-            self._rows[consumer["col"]] = consumer["row"] + 1
-            changed.append(consumer)
+    def _place_groups(self) -> list[dict]:
+        """Columns for the function nodes: after every function whose results they take
+        (a cycle of functions just stops moving after as many rounds as there are nodes)."""
+        column = {node_id: 0 for node_id in self.nodes}
+        for _ in range(len(self.nodes)):
+            moved = False
+            for producer, consumer, _kind in self.edges:
+                if column[consumer] <= column[producer]:
+                    column[consumer] = column[producer] + 1
+                    moved = True
+            if not moved:
+                break
+        moved_nodes, rows = [], {}
+        for node_id, node in self.nodes.items():
+            col = column[node_id]
+            row = rows[col] = rows.get(col, -1) + 1
+            if (node["col"], node["row"]) != (col, row):
+                node["col"], node["row"] = col, row
+                moved_nodes.append(node)
+        return moved_nodes
 
 
 def _group_state(counts: dict) -> str:
@@ -180,6 +194,8 @@ class TaskGraph(anywidget.AnyWidget):
         self.projection = GraphProjection(cell, function, max_nodes)
         self._monitor = monitor or get_monitor()
         self._model = None
+        self._views = 0
+        self._subscribed = True
         self.on_msg(self._on_front_end_message)
         self._monitor.subscribe(self._on_update)
 
@@ -210,7 +226,12 @@ class TaskGraph(anywidget.AnyWidget):
             self.projection.rebuild(model)
             self._send_reset()
         elif update.changes:
-            nodes, edges = self.projection.update(model, update.changes)
+            delta = self.projection.update(model, update.changes)
+            if delta is None:
+                self._send_reset()
+                self._set_summary(model, update)
+                return
+            nodes, edges = delta
             if nodes or edges:
                 self.send({"type": "delta", "nodes": nodes, "edges": [list(e) for e in edges],
                            "grouped": self.projection.grouped})
@@ -238,10 +259,21 @@ class TaskGraph(anywidget.AnyWidget):
                    "grouped": self.projection.grouped})
 
     def _on_front_end_message(self, _widget, content, _buffers) -> None:
-        if content.get("type") == "hello":  # a view opened: it needs everything
+        kind = content.get("type")
+        if kind == "hello":  # a view opened: it needs everything
+            self._views += 1
+            if not self._subscribed:
+                self._subscribed = True
+                self._monitor.subscribe(self._on_update)  # brings the model up to date
             with self._monitor.lock:
                 self._send_reset()
-        elif content.get("type") == "select":
+        elif kind == "bye":  # a view closed (its output cleared, its cell re-run)
+            self._views -= 1
+            if self._views <= 0 and self._subscribed:
+                # Nobody sees it: stop updating it until a view opens again.
+                self._subscribed = False
+                self._monitor.unsubscribe(self._on_update)
+        elif kind == "select":
             self.selected = str(content.get("id", ""))
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from itertools import islice
 
 import ipywidgets as widgets
 
-from jupyter_raylite.observe.model import ENDED
+from jupyter_raylite.observe.model import ENDED, TASK_STATES
 from jupyter_raylite.observe.monitor import get_monitor
 
 # The picker lists the newest tasks, then the failed ones still known (what people come
@@ -61,7 +61,9 @@ class TaskInspector(widgets.VBox):
 
     def _on_update(self, model, update) -> None:
         self._model = model
-        self._refresh_picker(model, 0 if update.reset else update.now)
+        if update.reset:
+            self._picker_refreshed = float("-inf")
+        self._refresh_picker(model, update.now)
         if not self.task_id:
             return
         if update.reset or self.task_id in update.changes.tasks \
@@ -84,9 +86,8 @@ class TaskInspector(widgets.VBox):
         options += [(f"{t.name} · {t.state} · {t.task_id[-6:]}", t.task_id)
                     for t in newest + failed]
         value = self.task_id if any(v == self.task_id for _, v in options) else ""
-        with self.picker.hold_trait_notifications():
-            self.picker.options = options
-            self.picker.value = value
+        self.picker.options = options  # (passes through the first option: ignored by _on_pick)
+        self.picker.value = value
 
     def _render(self) -> None:
         model = self._model
@@ -100,6 +101,9 @@ class TaskInspector(widgets.VBox):
         actor = model.actors.get(self.task_id)
         if actor is not None:
             self.details.value = describe_actor(actor, model)
+            return
+        if self.task_id.startswith("group:"):  # a node of the grouped graph
+            self.details.value = describe_function(self.task_id[len("group:"):], model)
             return
         self.details.value = _note(f"Task {self.task_id} is not known (any more): the "
                                    "inspector keeps the newest tasks of the running cluster.")
@@ -149,6 +153,18 @@ def describe_actor(actor, model) -> str:
             ("Process pid", str(actor.pid) if actor.pid else "(not started)"),
             ("Calls seen", ", ".join(f"{n} {s}" for s, n in _count(calls).items()) or "none")]
     return _table(rows)
+
+
+def describe_function(name: str, model) -> str:
+    counts = dict.fromkeys(TASK_STATES, 0)
+    for (_, function), group in model.groups.items():
+        if function == name:
+            for state, n in group.items():
+                counts[state] += n
+    rows = [("Function", name), ("Tasks", str(sum(counts.values())))]
+    rows += [(state.capitalize(), str(n)) for state, n in counts.items() if n]
+    return _table(rows) + _note("The graph groups tasks by function beyond its node limit: "
+                                "pick one task from the list above to inspect it.")
 
 
 def _count(tasks) -> dict:

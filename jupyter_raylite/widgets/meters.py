@@ -48,7 +48,9 @@ class ResourceMeters(widgets.VBox):
         stats = update.statistics
         if stats is None:
             self.values = {"connected": False}
-            self.tasks.value = "<i>No cluster is running: call ray.init() (or run a task).</i>"
+            self.tasks.value = ("<i>No local cluster is running: call ray.init() (or run a "
+                                "task). Under local_mode tasks run in the kernel itself, "
+                                "with nothing to show here.</i>")
             return
         values: dict = {"connected": True}
         for name, total in stats.total.items():

@@ -27,29 +27,43 @@ class _ProgressCounter:
                             ". Pass what .remote() returned.")
         self.refs = refs
         self._api = api
-        self._pending = list(refs)
+        self._pending = list(dict.fromkeys(refs))  # wait() takes each ref once
+        self.total = len(self._pending)
         self.done = 0
         self.failed = 0
+        self.lost = 0
         self.monitor = monitor or get_monitor()
 
-    @property
-    def total(self) -> int:
-        return len(self.refs)
-
     def refresh(self) -> bool:
-        """Count what finished since the last call; True once everything is done."""
-        if self._pending and self._api.is_initialized():
-            ready, self._pending = self._api.wait(self._pending, num_returns=len(self._pending),
-                                                  timeout=0)
-            self.done += len(ready)
-            state_of = getattr(self.monitor.source, "object_state", None)
-            if state_of is not None:
-                self.failed += sum(1 for r in ready if state_of(r.hex())[0] == "failed")
+        """Count what finished since the last call; True once nothing is left to wait for."""
+        if not self._pending:
+            return True
+        client = self._client()  # never started here: a progress bar must not start a cluster
+        if client is None:
+            # The cluster these refs belong to is gone: they will never finish.
+            self.lost += len(self._pending)
+            self._pending = []
+            return True
+        try:
+            ready, self._pending = client.wait(self._pending, len(self._pending), 0)
+        except Exception:  # freed or foreign refs: count them out rather than wait forever
+            self.lost += len(self._pending)
+            self._pending = []
+            return True
+        self.done += len(ready)
+        state_of = getattr(client, "object_state", None)
+        if state_of is not None:
+            self.failed += sum(1 for r in ready if state_of(r.hex())[0] == "failed")
         return not self._pending
 
+    def _client(self):
+        cluster = self._api._cluster
+        return getattr(cluster, "client", None)
+
     def text(self) -> str:
-        failed = f", {self.failed} failed" if self.failed else ""
-        return f"{self.done}/{self.total} done{failed}"
+        extra = [f"{n} {what}" for n, what in ((self.failed, "failed"), (self.lost, "lost"))
+                 if n]
+        return f"{self.done}/{self.total} done" + "".join(f", {e}" for e in extra)
 
     def get(self, timeout=None):
         return self._api.get(self.refs, timeout=timeout)
@@ -92,7 +106,7 @@ class Progress(widgets.HBox):
         finished = self.counter.refresh()
         self.bar.value = self.counter.done
         self.label.value = self.counter.text()
-        if self.counter.failed:
+        if self.counter.failed or self.counter.lost:
             self.bar.bar_style = "danger"
         elif finished:
             self.bar.bar_style = "success"

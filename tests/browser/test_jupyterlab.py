@@ -1,5 +1,5 @@
-"""The widgets in a real browser: JupyterLab on 127.0.0.1, headless Chromium driven by
-Playwright, the notebook live_widgets.ipynb run with Run All.
+"""The widgets in a real browser: JupyterLab 4 and Notebook 7 on 127.0.0.1, headless Chromium
+driven by Playwright, the notebook live_widgets.ipynb run with Run All.
 
 What a user sees is asserted: the task graph's nodes change state live (load: running, then
 finished; combine: waiting, then finished; validate: failed), the CPU meter moves, clicking the
@@ -46,9 +46,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def lab(tmp_path):
-    """A JupyterLab server on 127.0.0.1 serving a copy of the notebook; (url, root)."""
+# The front ends: how to start each and where it opens a notebook.
+FRONT_ENDS = {"jupyterlab": "/lab/tree/live_widgets.ipynb",
+              "notebook": "/notebooks/live_widgets.ipynb"}
+
+
+@pytest.fixture(params=list(FRONT_ENDS))
+def lab(request, tmp_path):
+    """A JupyterLab (or Notebook 7) server on 127.0.0.1 serving a copy of the notebook;
+    yields (the notebook's url, the server's url, the token)."""
+    app = request.param
     root = tmp_path / "root"
     root.mkdir()
     shutil.copy(HERE / "live_widgets.ipynb", root)
@@ -65,7 +72,7 @@ def lab(tmp_path):
     settings.mkdir(parents=True)
     (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        [sys.executable, "-m", app, "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--ServerApp.allow_root=True",
@@ -85,7 +92,7 @@ def lab(tmp_path):
                     raise RuntimeError("JupyterLab did not start:\n"
                                        + (tmp_path / "server.log").read_text()[-3000:])
                 time.sleep(0.3)
-        yield f"{url}/lab/tree/live_widgets.ipynb?token={token}&reset"
+        yield f"{url}{FRONT_ENDS[app]}?token={token}&reset", url, token
     finally:
         # Shutting the server down shuts its kernels down, and with them their clusters.
         try:
@@ -108,20 +115,35 @@ SAMPLE = """() => {
 }"""
 
 
-def test_widgets_live_in_jupyterlab(lab):
-    SCREENSHOTS.mkdir(exist_ok=True)
+def _kernel_idle(url: str, token: str) -> bool:
+    import json
+    with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=5) as reply:
+        kernels = json.load(reply)
+    return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
+
+
+def test_widgets_live_in_the_browser(lab, request):
+    notebook_url, url, token = lab
+    front_end = request.node.callspec.params["lab"]
+    shots = SCREENSHOTS / front_end
+    shots.mkdir(parents=True, exist_ok=True)
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1600})
-            page.goto(lab, timeout=90_000)
-            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+            page.goto(notebook_url, timeout=90_000)
+            page.locator(".jp-CodeCell").first.wait_for(timeout=90_000)
+            deadline = time.monotonic() + 90
+            while not _kernel_idle(url, token):  # the kernel started and is ready
+                assert time.monotonic() < deadline, "the kernel never became idle"
+                time.sleep(0.2)
             page.get_by_role("menuitem", name=_exact("Run")).click()
             page.get_by_role("menuitem", name=_exact("Run All Cells")).click()
 
             # Sample while the cells run: states are seen live, not only at the end.
             seen: dict[str, set] = {}
+            running_shot = False
             cpu_seen = set()
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
@@ -132,10 +154,11 @@ def test_widgets_live_in_jupyterlab(lab):
                     cpu_seen.add(sample["cpu"])
                 if page.locator(".jp-OutputArea-output img").count() > 0:  # the timeline
                     break
-                if "running" in seen.get("load", ()) and not (SCREENSHOTS / "running.png").exists():
-                    page.screenshot(path=SCREENSHOTS / "running.png", full_page=True)
+                if "running" in seen.get("load", ()) and not running_shot:
+                    running_shot = True
+                    page.screenshot(path=shots / "running.png", full_page=True)
                 time.sleep(0.05)
-            page.screenshot(path=SCREENSHOTS / "finished.png", full_page=True)
+            page.screenshot(path=shots / "finished.png", full_page=True)
 
             assert {"running", "finished"} <= seen.get("load", set()), seen
             assert {"waiting", "finished"} <= seen.get("combine", set()), seen
@@ -153,9 +176,9 @@ def test_widgets_live_in_jupyterlab(lab):
             text = details.inner_text()
             assert "ValueError" in text and "validate" in text and "failed" in text
             assert "Worker pid" in text and "Ran for" in text
-            page.locator(".rl-explorer").screenshot(path=SCREENSHOTS / "inspector.png")
-            page.screenshot(path=SCREENSHOTS / "inspected.png", full_page=True)
-            page.locator(".rl-meters").screenshot(path=SCREENSHOTS / "meters.png")
+            page.locator(".rl-explorer").screenshot(path=shots / "inspector.png")
+            page.screenshot(path=shots / "inspected.png", full_page=True)
+            page.locator(".rl-meters").screenshot(path=shots / "meters.png")
         finally:
             browser.close()
 

@@ -112,3 +112,44 @@ def test_argument_summaries_never_call_user_repr():
                                    Loud()), {"k": None})
     assert summary == "1, 'short', 'a much longer string …', list[2], Loud, k=None"
     assert len(summarize_arguments(tuple(range(1000)), {})) <= 160
+
+
+def test_output_marks_the_task_changed():
+    model = ClusterModel()
+    model.apply([task("a")])
+    changes = model.apply([("output", 1.0, "a", "stdout", "tick\n")])
+    assert changes.tasks == {"a"}  # an open inspector re-renders with the new line
+
+
+def test_argument_summary_survives_a_hostile_getattr():
+    class Proxy:
+        def __getattr__(self, name):
+            raise KeyError(name)
+
+    assert summarize_arguments((Proxy(),), {}) == "Proxy"
+
+
+def grouped_projection(events, counts):
+    from jupyter_raylite.widgets.graph import GraphProjection
+    model = ClusterModel()
+    changes = model.apply(events)
+    model.set_counts(counts, 1.0, changes)
+    projection = GraphProjection(max_nodes=1)
+    projection.rebuild(model)
+    return projection
+
+
+def test_grouped_graph_places_functions_after_what_they_consume():
+    # C takes B's result, B takes A's: whatever order the edges are found in, the columns
+    # follow the chain.  A recursive function gets no arrow onto itself.
+    events = [task("c0", "C", deps=("b0r0",)), task("b0", "B", deps=("a0r0",)),
+              task("a0", "A"), task("c1", "C", deps=("b1r0",)), task("b1", "B", deps=("a1r0",)),
+              task("a1", "A"), task("b1", "B", deps=("a0r0",)), task("c2", "C", deps=("b1r0",)),
+              task("r0", "R"), task("r1", "R", deps=("r0r0",))]
+    counts = {("c1", name): {"finished": 2} for name in "ABCR"}
+    projection = grouped_projection(events, counts)
+    assert projection.grouped
+    columns = {node["label"]: node["col"] for node in projection.nodes.values()}
+    assert columns["A"] < columns["B"] < columns["C"]
+    assert ("group:R", "group:R", "dep") not in projection.edges
+    assert ("group:A", "group:B", "dep") in projection.edges

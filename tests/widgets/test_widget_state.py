@@ -236,7 +236,7 @@ def test_meters_say_when_no_cluster_runs():
     meters = ResourceMeters(monitor=monitor)
     try:
         assert meters.values == {"connected": False}
-        assert "No cluster is running" in meters.tasks.value
+        assert "No local cluster is running" in meters.tasks.value
     finally:
         meters.close()
         monitor.stop()
@@ -332,3 +332,86 @@ def test_views_follow_the_cluster_through_shutdown_and_init():
         graph.close()
         monitor.stop()
         ray.shutdown()
+
+
+def test_switching_to_groups_resets_the_front_end(monitor):
+    graph = TaskGraph(max_nodes=3, monitor=monitor)
+    sent = []
+    graph.send = sent.append
+    try:
+        ray.get([add.remote(i) for i in range(2)])
+        assert poll_until(monitor, lambda: len(graph.nodes) == 2)
+        sent.clear()
+        ray.get([add.remote(i) for i in range(4)])
+        assert poll_until(monitor, lambda: graph.projection.grouped)
+        # Not a delta on top of the task nodes the browser holds: everything anew.
+        resets = [m for m in sent if m["type"] == "reset"]
+        assert resets and [n["id"] for n in resets[-1]["nodes"]] == ["group:add"]
+        # A view that closes stops the updates; one that opens brings them back.
+        graph._on_front_end_message(graph, {"type": "hello"}, [])
+        graph._on_front_end_message(graph, {"type": "bye"}, [])
+        assert not graph._subscribed
+        graph._on_front_end_message(graph, {"type": "hello"}, [])
+        assert graph._subscribed and sent[-1]["type"] == "reset"
+        # Clicking a group node shows the function's counts.
+        inspector = TaskInspector(graph, monitor=monitor)
+        try:
+            graph.selected = "group:add"
+            assert "Finished</th>" in inspector.details.value and ">6<" in inspector.details.value
+        finally:
+            inspector.close()
+    finally:
+        graph.close()
+
+
+def test_progress_finishes_on_duplicate_and_lost_refs(monitor):
+    ref = add.remote(1, 2)
+    bar = Progress([ref, ref], monitor=monitor)
+    try:
+        assert bar.get() == [3, 3]
+        assert bar.counter.total == 1 and bar.label.value == "1/1 done"
+    finally:
+        bar.close()
+    old = add.remote(1)
+    ray.get(old)
+    ray.shutdown()
+    try:
+        stale = Progress([old], monitor=monitor)
+        stale._on_update(None, None)
+        assert stale.label.value == "0/1 done, 1 lost" and stale.bar.bar_style == "danger"
+        assert not ray.is_initialized()  # a progress bar never starts a cluster
+        stale.close()
+    finally:
+        ray.init(num_cpus=2)  # the cluster fixture shuts one down at the end
+
+
+def test_actor_calls_wait_in_the_actor_until_it_runs_them(monitor, gate):
+    @ray.remote
+    class Door:
+        def enter(self, path):
+            while not os.path.exists(path):
+                time.sleep(0.01)
+            return True
+
+    door = Door.remote()
+    calls = [door.enter.remote(gate) for _ in range(3)]
+    assert poll_until(monitor, lambda: sorted(
+        t.state for t in monitor.model.tasks.values()) == ["queued", "queued", "running"])
+    open_gate(gate)
+    assert ray.get(calls) == [True] * 3
+    assert poll_until(monitor, lambda: all(
+        t.state == "finished" for t in monitor.model.tasks.values()))
+
+
+def test_a_retried_task_shows_each_run_in_the_timeline(cluster, tmp_path):
+    @ray.remote(retry_exceptions=True, max_retries=1)
+    def flaky(marker):
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            raise RuntimeError("first run fails")
+        return "second run"
+
+    assert ray.get(flaky.remote(str(tmp_path / "marker"))) == "second run"
+    runs = [e for e in ray.timeline() if e["name"] == "flaky"]
+    assert [e["args"]["state"] for e in runs] == ["retried", "finished"]
+    assert runs[0]["cname"] == "terrible" and runs[1]["cname"] == "generic_work"
