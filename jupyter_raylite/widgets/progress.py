@@ -82,18 +82,51 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-class Progress(widgets.HBox):
-    def __init__(self, refs, description: str = "", monitor=None):
+class _FollowsRefs:
+    """What both bars share: a counter that the monitor thread refreshes until every ref is
+    done, then the bar stops following."""
+
+    def _follow(self, refs, monitor) -> None:
         self.counter = _ProgressCounter(refs, monitor)
-        self.bar = widgets.IntProgress(min=0, max=max(self.counter.total, 1),
+        self._monitor = self.counter.monitor
+        self._finished = False
+        self._monitor.subscribe(self._on_update)
+
+    def _draw(self, finished: bool) -> None:
+        raise NotImplementedError
+
+    def _on_update(self, _model, _update) -> None:
+        if self._finished:
+            return
+        finished = self.counter.refresh()
+        self._draw(finished)
+        if finished:
+            self._finished = True
+            self._monitor.unsubscribe(self._on_update)
+
+    def get(self, timeout=None):
+        """``get(refs)``, with the bar following while it waits."""
+        try:
+            return self.counter.get(timeout)
+        finally:
+            with self._monitor.lock:  # not at the same time as the monitor thread
+                self._on_update(None, None)
+
+    def _stop_following(self) -> None:
+        self._monitor.unsubscribe(self._on_update)
+
+
+class Progress(widgets.HBox, _FollowsRefs):
+    def __init__(self, refs, description: str = "", monitor=None):
+        counter = _ProgressCounter(refs, monitor)  # checks the refs before any widget exists
+        self.bar = widgets.IntProgress(min=0, max=max(counter.total, 1),
                                        description=description)
         self.bar.add_class("rl-progress")
-        self.label = widgets.Label(self.counter.text())
+        self.label = widgets.Label(counter.text())
         self.label.add_class("rl-progress-label")
         super().__init__([self.bar, self.label])
         self._shown = False
-        self._monitor = self.counter.monitor
-        self._monitor.subscribe(self._on_update)
+        self._follow(refs, monitor)
 
     def __repr__(self) -> str:  # what a notebook saved without widget state shows
         return f"Progress({self.counter.total} objects)"
@@ -102,45 +135,35 @@ class Progress(widgets.HBox):
         self._shown = True
         return super()._repr_mimebundle_(**kwargs)
 
-    def _on_update(self, _model, _update) -> None:
-        finished = self.counter.refresh()
+    def _draw(self, finished: bool) -> None:
         self.bar.value = self.counter.done
         self.label.value = self.counter.text()
         if self.counter.failed or self.counter.lost:
             self.bar.bar_style = "danger"
         elif finished:
             self.bar.bar_style = "success"
-        if finished:
-            self._monitor.unsubscribe(self._on_update)
 
     def get(self, timeout=None):
         """Show the bar (if it is not shown yet) and return ``get(refs)``."""
         if not self._shown:
             from IPython.display import display
             display(self)
-        try:
-            return self.counter.get(timeout)
-        finally:
-            with self._monitor.lock:
-                self._on_update(None, None)
+        return super().get(timeout)
 
     def close(self) -> None:
-        self._monitor.unsubscribe(self._on_update)
+        self._stop_following()
         super().close()
 
 
-class TextProgress:
+class TextProgress(_FollowsRefs):
     """The same bar as text on stderr, for scripts and terminals."""
 
     width = 30
 
     def __init__(self, refs, description: str = "", monitor=None, stream=None):
-        self.counter = _ProgressCounter(refs, monitor)
         self.description = description
         self.stream = stream or sys.stderr
-        self._finished = False
-        self._monitor = self.counter.monitor
-        self._monitor.subscribe(self._on_update)
+        self._follow(refs, monitor)
 
     def __repr__(self) -> str:
         return f"TextProgress({self.counter.text()})"
@@ -152,22 +175,9 @@ class TextProgress:
         prefix = f"{self.description} " if self.description else ""
         return f"{prefix}[{bar}] {counter.text()}"
 
-    def _on_update(self, _model, _update) -> None:
-        if self._finished:
-            return
-        finished = self.counter.refresh()
+    def _draw(self, finished: bool) -> None:
         self.stream.write("\r" + self.line() + ("\n" if finished else ""))
         self.stream.flush()
-        if finished:
-            self._finished = True
-            self._monitor.unsubscribe(self._on_update)
-
-    def get(self, timeout=None):
-        try:
-            return self.counter.get(timeout)
-        finally:
-            with self._monitor.lock:
-                self._on_update(None, None)
 
     def close(self) -> None:
-        self._monitor.unsubscribe(self._on_update)
+        self._stop_following()

@@ -30,8 +30,15 @@ def test_actor_without_handles_exits_after_its_queued_calls(cluster):
     del holder
     gc.collect()
     assert ray.get(last) == pid  # the queued call still ran
-    assert wait_until(lambda: not psutil.pid_exists(pid) or
-                      psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, timeout=10)
+    assert wait_until(lambda: _gone(pid), timeout=10)
+
+
+def _gone(pid: int) -> bool:
+    """Exited (or exited and not yet reaped); it may vanish between two looks at it."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def test_handle_passed_to_a_task_keeps_the_actor_alive(cluster):
