@@ -18,6 +18,9 @@ from leaks import cluster_processes, live_threads, segments, wait_until  # noqa:
 
 import jupyter_raylite  # noqa: E402
 
+# The browser test's notebook is run by the browser test, not by nbval.
+collect_ignore_glob = ["browser/*.ipynb"]
+
 
 def _live_cluster_id() -> str | None:
     from jupyter_raylite import api

@@ -85,7 +85,7 @@ def _install_hooks(ipython, settings: Settings) -> None:
         cell_id = cell_of(cell)
         if cell_id != settings.last_submitting_cell:
             # How the task graph and the inspector name this cell.
-            cells.remember(cell_id, f"In [{ipython.execution_count}]")
+            cells.remember_running(ipython, cell_id)
         settings.last_submitting_cell = cell_id or settings.last_submitting_cell
         return cell
 

@@ -18,7 +18,6 @@ from jupyter_raylite import api
 from jupyter_raylite.core import context
 from jupyter_raylite.core.events import cell_of
 from jupyter_raylite.jupyter.cell_task import names_to_ship, run_cell_body
-from jupyter_raylite.observe import cells
 
 TASK_STATES = ["waiting", "queued", "running", "finished", "failed", "cancelled"]
 SUBCOMMANDS = ("status", "init", "shutdown", "restart", "tasks", "cancel", "interrupt", "graph",
@@ -53,8 +52,9 @@ class RayliteMagics(Magics):
         %raylite graph [--this-cell] [--function NAME] [--max-nodes N]
                                the live task graph; click a task to inspect it
         %raylite meters        live resource meters: CPUs, workers, object store, throughput
-        %raylite inspect [TASK_ID]
-                               the task inspector (pick a task from its list)
+        %raylite inspect [REF | TASK_ID]
+                               the task inspector: the task behind an ObjectRef variable,
+                               or pick one from its list
         %raylite timeline [FILE]
                                a Gantt chart of the tasks per worker; with FILE, also write
                                Ray's Chrome trace (open in chrome://tracing or Perfetto)
@@ -254,13 +254,9 @@ class RayliteMagics(Magics):
         args = parse_argstring(self._graph, line)
         if args.max_nodes is not None and args.max_nodes < 1:
             raise UsageError("--max-nodes must be at least 1.")
-        cell = None
-        if args.this_cell:
-            kernel = getattr(self.shell, "kernel", None)
-            cell = cell_of(kernel.get_parent("shell")) if kernel is not None else None
-            cells.remember(cell, f"In [{self.shell.execution_count}]")
         from jupyter_raylite.widgets import task_graph
-        return self._view("graph", task_graph(cell=cell, function=args.function,
+        return self._view("graph", task_graph(cell="this" if args.this_cell else None,
+                                              function=args.function,
                                               max_nodes=args.max_nodes))
 
     @magic_arguments()
@@ -271,12 +267,16 @@ class RayliteMagics(Magics):
         return self._view("meters", meters())
 
     @magic_arguments()
-    @argument("task_id", nargs="?", default=None, help="the task to show first")
+    @argument("task", nargs="?", default=None,
+              help="the task to show: an ObjectRef variable it returned, or the task's id")
     def _inspect(self, line):
         """Display the task inspector."""
         args = parse_argstring(self._inspect, line)
+        task = args.task
+        if task is not None and isinstance(self.shell.user_ns.get(task), ray.ObjectRef):
+            task = self.shell.user_ns[task]
         from jupyter_raylite.widgets import inspector
-        return self._view("inspect", inspector(args.task_id))
+        return self._view("inspect", inspector(task))
 
     def _view(self, kind: str, view):
         """Re-running a cell replaces its view: the old one is closed, so it stops updating

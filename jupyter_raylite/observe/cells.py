@@ -19,3 +19,9 @@ def label(cell_id: str | None) -> str:
     if cell_id is None:
         return "outside any cell"
     return _labels.get(cell_id) or f"request {cell_id[:8]}"
+
+
+def remember_running(shell, cell_id: str | None) -> None:
+    """Name the cell being executed by its prompt number.  IPython counts the cell before it
+    runs it, so while it runs, its own number is one less than the shell's counter."""
+    remember(cell_id, f"In [{shell.execution_count - 1}]")

@@ -257,6 +257,11 @@ class ClusterModel:
             found.setdefault(actor.cell)
         return list(found)
 
+    def producer(self, object_id: str) -> str | None:
+        """The id of the task that returns this object, if the model holds it."""
+        task_id = self._producers.get(object_id)
+        return task_id if task_id in self.tasks else None
+
     def producers_of(self, task: TaskView) -> list[str]:
         """The tasks whose results ``task`` takes as arguments (those still in the model)."""
         found = (self._producers.get(oid) for oid in task.dependencies)

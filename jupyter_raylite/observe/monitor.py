@@ -41,7 +41,7 @@ class Update:
     statistics: object | None  # the runtime's ClusterStatistics, None without a cluster
     now: float
     reset: bool = False  # the model was started over (a new cluster)
-    connected: bool = True
+    connected: bool = True  # False once the cluster is gone (the model keeps its last state)
     extra: dict = field(default_factory=dict)
 
 
@@ -92,7 +92,9 @@ class Monitor:
         """Read what happened since the last poll and tell every subscriber."""
         with self.lock:
             source = self._source_of()
-            reset = source is not self._source
+            # A new cluster starts the model over; a cluster that went away leaves its last
+            # picture on screen (marked disconnected) until then.
+            reset = source is not None and source is not self._source
             if reset:
                 self._source, self._seq = source, 0
                 self.model = ClusterModel()

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 from jupyter_raylite.observe import cells
 from jupyter_raylite.observe.monitor import get_monitor
 from jupyter_raylite.widgets.graph import MAX_NODES, TaskGraph
-from jupyter_raylite.widgets.inspector import TaskInspector
+from jupyter_raylite.widgets.task_inspector import TaskInspector
 
 # ipywidgets' Dropdown shows nothing for a None value: "all" is the empty string.
 _ALL = ("(all)", "")
@@ -39,6 +39,9 @@ class TaskExplorer(widgets.VBox):
                           self.inspector], **kwargs)
         self.add_class("rl-explorer")
         self._monitor.subscribe(self._on_update)
+
+    def __repr__(self) -> str:  # what a notebook shows where the widget is not rendered
+        return "TaskExplorer(the live task graph and the task inspector)"
 
     def _on_cell_chosen(self, change) -> None:
         if self._refreshing != threading.get_ident():

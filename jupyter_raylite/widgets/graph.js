@@ -5,7 +5,7 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const STATES = ["waiting", "queued", "running", "finished", "failed", "cancelled"];
-const NODE_W = 132, NODE_H = 30, GAP_X = 44, GAP_Y = 10, ROWS = 12, PAD = 12;
+const NODE_W = 150, NODE_H = 30, GAP_X = 44, GAP_Y = 10, ROWS = 12, PAD = 12;
 
 function svg(tag, attrs) {
   const el = document.createElementNS(SVG, tag);
@@ -146,12 +146,12 @@ function render({ model, el }) {
         x += w;
       }
       const label = svg("text", { x: 8, y: 16 });
-      label.textContent = `${shorten(node.label, 13)} ×${node.total}`;
+      label.textContent = `${shorten(node.label, 15)} ×${node.total}`;
       g.append(label);
       title.textContent = `${node.label}: ` + STATES.map((s) => `${(node.counts || {})[s] || 0} ${s}`).join(", ");
     } else {
       const label = svg("text", { x: 8, y: 19 });
-      label.textContent = shorten(node.label, 17);
+      label.textContent = shorten(node.label, 20);
       g.append(label);
       title.textContent = `${node.label} (${node.state}) · click to inspect`;
     }

@@ -199,6 +199,9 @@ class TaskGraph(anywidget.AnyWidget):
         self.on_msg(self._on_front_end_message)
         self._monitor.subscribe(self._on_update)
 
+    def __repr__(self) -> str:  # what a notebook shows where the widget is not rendered
+        return "TaskGraph(live task graph)"
+
     @property
     def nodes(self) -> dict[str, dict]:
         """What the graph shows now, by node id (the same data the front end has)."""

@@ -31,3 +31,15 @@ def test_public_api_exception_names_match_rays():
         if oracle is not None:  # the same class exists in Ray, with the same base
             ours, theirs = getattr(exceptions, name), getattr(oracle, name)
             assert ours.__mro__[1].__name__ == theirs.__mro__[1].__name__
+
+
+def test_view_functions_stay_functions_once_their_modules_are_imported():
+    import importlib
+    import pkgutil
+
+    import jupyter_raylite.widgets as views
+    for module in pkgutil.iter_modules(views.__path__):
+        importlib.import_module(f"jupyter_raylite.widgets.{module.name}")
+    for name in ("task_graph", "meters", "inspector", "progress"):
+        assert callable(getattr(views, name)), name  # not shadowed by a submodule
+        assert getattr(jupyter_raylite, name) is getattr(views, name)

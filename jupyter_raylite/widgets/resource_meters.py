@@ -44,6 +44,9 @@ class ResourceMeters(widgets.VBox):
         self._monitor = monitor or get_monitor()
         self._monitor.subscribe(self._on_update)
 
+    def __repr__(self) -> str:  # what a notebook shows where the widget is not rendered
+        return "ResourceMeters(live resource meters)"
+
     def _on_update(self, model, update) -> None:
         stats = update.statistics
         if stats is None:

@@ -28,7 +28,7 @@ _preview.maxstring, _preview.maxother, _preview.maxlist = 200, 200, 12
 
 
 class TaskInspector(widgets.VBox):
-    def __init__(self, graph=None, monitor=None, task_id: str | None = None, **kwargs):
+    def __init__(self, graph=None, monitor=None, task=None, **kwargs):
         self.picker = widgets.Dropdown(options=[("(choose a task)", "")], value="",
                                        description="Task", layout=widgets.Layout(width="460px"))
         self.details = widgets.HTML()
@@ -44,11 +44,18 @@ class TaskInspector(widgets.VBox):
         if graph is not None:
             graph.observe(lambda change: self.inspect(change["new"]), "selected")
         self._monitor.subscribe(self._on_update)
-        if task_id:
-            self.inspect(task_id)
+        if task is not None:
+            self.inspect(task)
 
-    def inspect(self, task_id: str) -> None:
-        """Show one task (or actor) by id."""
+    def __repr__(self) -> str:  # what a notebook shows where the widget is not rendered
+        return "TaskInspector(details of one task)"
+
+    def inspect(self, task) -> None:
+        """Show one task: by its id, or by an ObjectRef it returns."""
+        task_id = task
+        if hasattr(task, "hex"):  # an ObjectRef: find the task that returns it
+            self._monitor.poll()  # the model must know the task by now
+            task_id = self._monitor.model.producer(task.hex()) or task.hex()
         with self._monitor.lock:
             self.task_id = task_id or ""
             if any(value == self.task_id for _, value in self.picker.options):
@@ -177,6 +184,8 @@ def _count(tasks) -> dict:
 def _result(task) -> str:
     from jupyter_raylite.observe.monitor import current_source
     source = current_source()
+    if source is None:
+        return _note("The cluster was shut down: its results went with it.")
     peek = getattr(source, "peek", None)
     if peek is None:
         return _note("The result is not available from this backend.")
