@@ -8,6 +8,7 @@ the decorator or the ``.options()`` call, not later inside a worker.
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from typing import Any
 
@@ -97,8 +98,10 @@ def _check(key: str, value: Any) -> Any:
 
 
 def _non_negative_number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
-        raise ValueError(f"{key} must be a non-negative number, got {value!r}.")
+    # (NaN compares false with everything and infinity fits nothing: both found by fuzzing.)
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value < 0):
+        raise ValueError(f"{key} must be a finite, non-negative number, got {value!r}.")
     return value
 
 

@@ -340,6 +340,8 @@ class ActorSupervisor:
     def on_worker_gone(self, record: ActorRecord, how: str) -> None:
         """The actor's process died: restart it, or fail everything that waits on it."""
         record.worker_id = None
+        for spec, _ in record.in_flight.values():  # results it may have written, unreported
+            self.head.discard_unreported_results(spec.return_ids)
         if record.state == DEAD:
             return
         if record.death_cause is None:

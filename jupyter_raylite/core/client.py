@@ -20,7 +20,9 @@ from jupyter_raylite.core.serialization import Payload, deserialize, serialize
 from jupyter_raylite.core.task_spec import (
     ActorCallSpec, ActorSpec, TaskSpec, build_arguments, build_task_spec,
 )
-from jupyter_raylite.exceptions import GetTimeoutError, RayTaskError, TaskUnschedulableError
+from jupyter_raylite.exceptions import (
+    GetTimeoutError, RaySystemError, RayTaskError, TaskUnschedulableError,
+)
 
 
 class ClusterClient:
@@ -190,7 +192,14 @@ class ClusterClient:
 
     @staticmethod
     def materialize(payload: Payload):
-        value = deserialize(payload)
+        try:
+            value = deserialize(payload)
+        except Exception as exc:
+            raise RaySystemError(
+                f"A value could not be unpickled in this process: {type(exc).__name__}: {exc}. "
+                "Usually its class (or a module it needs) cannot be imported here, or its "
+                "__reduce__/__setstate__ fails outside the process that made it. The value "
+                "stays in the object store; get it from a task that can load it.") from exc
         if payload.is_error:
             if isinstance(value, RayTaskError):
                 raise value.as_instanceof_cause()

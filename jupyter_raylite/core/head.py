@@ -707,6 +707,12 @@ class Head:
             waiter.done = True
         handle.waiters = []
 
+    def discard_unreported_results(self, return_ids) -> None:
+        """Unlink the segments a dead worker may have written for results it never reported."""
+        for oid in return_ids:
+            if self.objects.payload(oid) is None:
+                object_store.unlink_segment(object_store.segment_name(self.cluster_id, oid))
+
     def release_transit(self, handle: WorkerHandle) -> None:
         self._close_waiters(handle)
         if handle.transit:
@@ -768,6 +774,9 @@ class Head:
         record = self.tasks.get(task_id) if task_id else None
         if record is None or self._stopping:
             return
+        # It may have written a result to shared memory and died before saying so: nobody
+        # will ever read that segment (a retry writes its own under the same name).
+        self.discard_unreported_results(record.spec.return_ids)
         if record.cancel_requested:
             self._finish(record, CANCELLED, [_cancelled(task_id)] * len(record.spec.return_ids))
         elif record.retries_left != 0:

@@ -42,6 +42,11 @@ def _aligned(n: int) -> int:
     return (n + _ALIGN - 1) // _ALIGN * _ALIGN
 
 
+# The largest object this process may write (the cluster's object_store_memory); set by the
+# runtime in the driver and in each worker.  None: no limit but /dev/shm's own.
+capacity: int | None = None
+
+
 def write_segment(name: str, meta: bytes, buffers: list[memoryview]) -> SegmentLayout:
     """Write a pickle stream and its buffers into a new segment; return how to read it back."""
     offset = _aligned(len(meta))
@@ -50,6 +55,13 @@ def write_segment(name: str, meta: bytes, buffers: list[memoryview]) -> SegmentL
         spans.append((offset, buf.nbytes))
         offset = _aligned(offset + buf.nbytes)
     size = max(offset, 1)
+    if capacity is not None and size > capacity:
+        from jupyter_raylite.exceptions import ObjectStoreFullError
+        raise ObjectStoreFullError(
+            f"An object of {size / 2**20:,.1f} MiB is larger than the whole object store "
+            f"({capacity / 2**20:,.1f} MiB). Raise object_store_memory in ray.init() (or "
+            "%raylite init --object-store-memory BYTES), or split the data into smaller "
+            "objects.")
     path = os.path.join(_SHM_DIR, name)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)

@@ -82,6 +82,7 @@ class LocalCluster:
         self.namespace = config.namespace or f"anonymous-{self.cluster_id}"
         sink = output_sink or (_route_output if config.log_to_driver else _discard_output)
         object_store.remove_orphaned_segments()
+        object_store.capacity = config.object_store_memory
         self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.zygote = subprocess.Popen(
@@ -145,6 +146,7 @@ class LocalCluster:
         self.control.close()
         self.head.objects.clear()
         object_store.unlink_cluster_segments(self.cluster_id)
+        object_store.capacity = None
 
 
 class DriverClient(ClusterClient):

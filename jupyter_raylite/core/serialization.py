@@ -63,7 +63,7 @@ def serialize(value, segment_name: str | None = None, *, is_error: bool = False,
         if "ObjectRef" in str(exc) and "pickled by the cluster" in str(exc):
             raise
         raise SerializationError(_unpicklable_message(value, what, exc)) from exc
-    except (pickle.PicklingError, AttributeError) as exc:
+    except Exception as exc:  # whatever a __reduce__ raises: said at the call that caused it
         raise SerializationError(_unpicklable_message(value, what, exc)) from exc
     raws = [b.raw() for b in buffers]
     size = len(meta) + sum(r.nbytes for r in raws)

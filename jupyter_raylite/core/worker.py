@@ -39,7 +39,7 @@ import traceback
 from collections import deque
 from multiprocessing.connection import Connection
 
-from jupyter_raylite.core import context, protocol, refs
+from jupyter_raylite.core import context, object_store, protocol, refs
 from jupyter_raylite.core.client import ClusterClient
 from jupyter_raylite.core.serialization import Payload, SerializationError, deserialize, serialize
 from jupyter_raylite.core.task_spec import resolve_arguments
@@ -59,6 +59,7 @@ class WorkerClient(ClusterClient):
         self.worker_id = worker_id
         node = json.loads(os.environ["JUPYTER_RAYLITE_NODE"])
         self.node_id, self.total = node["node_id"], node["resources"]
+        object_store.capacity = int(self.total["object_store_memory"])
         self.namespace_name = node["namespace"]
         self.actor_id: str | None = None
         self.actor_class_name: str | None = None

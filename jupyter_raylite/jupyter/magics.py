@@ -11,7 +11,7 @@ import time
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring as _parse
 
 import jupyter_raylite as ray
 from jupyter_raylite import api
@@ -85,7 +85,7 @@ class RayliteMagics(Magics):
             %%remote --num-cpus 2 --out total
             sum(x * x for x in data)
         """
-        args = parse_argstring(self.remote, line)
+        args = parse_args(self.remote, line)
         if not args.out.isidentifier():
             raise UsageError(f"--out must be a variable name, got {args.out!r}.")
         try:
@@ -105,7 +105,7 @@ class RayliteMagics(Magics):
     @magic_arguments()
     def _status(self, line):
         """Show the cluster's resources, workers, objects and tasks."""
-        parse_argstring(self._status, line)
+        parse_args(self._status, line)
         runtime = context.current_runtime(auto=False)
         if runtime is None or not hasattr(runtime, "statistics"):
             print("No local cluster is running. Start one with %raylite init.")
@@ -133,7 +133,7 @@ class RayliteMagics(Magics):
               help="bytes of object store to report")
     def _init(self, line):
         """Start the cluster (if none runs) with these settings."""
-        args = parse_argstring(self._init, line)
+        args = parse_args(self._init, line)
         options = self._init_options(args)
         try:  # a running cluster: same settings is a no-op, else init() says what to do
             ray.init(**options)
@@ -163,7 +163,7 @@ class RayliteMagics(Magics):
     @magic_arguments()
     def _shutdown(self, line):
         """Stop the cluster: every worker process and shared-memory segment goes."""
-        parse_argstring(self._shutdown, line)
+        parse_args(self._shutdown, line)
         ray.shutdown()
 
     @magic_arguments()
@@ -173,7 +173,7 @@ class RayliteMagics(Magics):
     @argument("--object-store-memory", type=int, default=None, help="object store bytes")
     def _restart(self, line):
         """Replace the cluster by a fresh one; ObjectRefs and actors of the old one are gone."""
-        args = parse_argstring(self._restart, line)
+        args = parse_args(self._restart, line)
         options = self._init_options(args, base=self.settings.init_options)
         ray.shutdown()
         ray.init(**options)
@@ -184,7 +184,7 @@ class RayliteMagics(Magics):
     @argument("--limit", type=int, default=20, help="at most this many rows (newest first)")
     def _tasks(self, line):
         """A table of the cluster's tasks, newest first."""
-        args = parse_argstring(self._tasks, line)
+        args = parse_args(self._tasks, line)
         if args.limit < 1:
             raise UsageError("--limit must be at least 1.")
         runtime = context.current_runtime(auto=False)
@@ -206,7 +206,7 @@ class RayliteMagics(Magics):
     @argument("refs", nargs="*", help="names of ObjectRef variables whose tasks to cancel")
     def _cancel(self, line):
         """Cancel what the last cell submitted, everything, or the tasks of named refs."""
-        args = parse_argstring(self._cancel, line)
+        args = parse_args(self._cancel, line)
         runtime = context.current_runtime(auto=False)
         if runtime is None:
             raise UsageError("No cluster is running.")
@@ -239,7 +239,7 @@ class RayliteMagics(Magics):
               help="cancel: an interrupt cancels the waiting cell's tasks; keep: they run on")
     def _interrupt(self, line):
         """Choose what interrupting a cell that waits in get/wait does to its tasks."""
-        args = parse_argstring(self._interrupt, line)
+        args = parse_args(self._interrupt, line)
         self.settings.cancel_on_interrupt = args.mode == "cancel"
 
 
@@ -251,7 +251,7 @@ class RayliteMagics(Magics):
               help="beyond this many tasks, group them by function (default 300)")
     def _graph(self, line):
         """Display the live task graph, its filters and the task inspector."""
-        args = parse_argstring(self._graph, line)
+        args = parse_args(self._graph, line)
         if args.max_nodes is not None and args.max_nodes < 1:
             raise UsageError("--max-nodes must be at least 1.")
         from jupyter_raylite.widgets import task_graph
@@ -262,7 +262,7 @@ class RayliteMagics(Magics):
     @magic_arguments()
     def _meters(self, line):
         """Display live resource meters."""
-        parse_argstring(self._meters, line)
+        parse_args(self._meters, line)
         from jupyter_raylite.widgets import meters
         return self._view("meters", meters())
 
@@ -271,7 +271,7 @@ class RayliteMagics(Magics):
               help="the task to show: an ObjectRef variable it returned, or the task's id")
     def _inspect(self, line):
         """Display the task inspector."""
-        args = parse_argstring(self._inspect, line)
+        args = parse_args(self._inspect, line)
         task = args.task
         if task is not None and isinstance(self.shell.user_ns.get(task), ray.ObjectRef):
             task = self.shell.user_ns[task]
@@ -296,7 +296,7 @@ class RayliteMagics(Magics):
               help="also write Ray's Chrome trace (JSON) to this file")
     def _timeline(self, line):
         """Show a Gantt chart of the tasks that ran, per worker, coloured by function."""
-        args = parse_argstring(self._timeline, line)
+        args = parse_args(self._timeline, line)
         runtime = context.current_runtime(auto=False)
         if runtime is None or not hasattr(runtime, "events_since"):
             raise UsageError("No local cluster is running. Start one with %raylite init.")
@@ -315,3 +315,12 @@ def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
+
+
+def parse_args(handler, line: str):
+    """IPython's magic argument parsing, with an unbalanced quote reported as a UsageError
+    (shlex raises ValueError for it; found by fuzzing)."""
+    try:
+        return _parse(handler, line)
+    except ValueError as exc:
+        raise UsageError(f"Could not read the arguments {line!r}: {exc}.") from None

@@ -1,71 +1,20 @@
-"""Workers that die, tasks that fail, and the errors a user sees (loky-style crash table)."""
+"""Tasks that fail, retries, and the errors a user sees (the crash-case table of sites x kinds
+is test_crash_table.py)."""
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
-import sys
 import threading
 
 import pytest
 
 import jupyter_raylite as ray
-from jupyter_raylite.exceptions import RayTaskError, TaskUnschedulableError, WorkerCrashedError
-
-
-def _exit_with_sys_exit():
-    sys.exit(3)
-
-
-def _exit_with_os_exit():
-    os._exit(4)
-
-
-def _segfault():
-    ctypes.string_at(0)
-
-
-def _sigkill():
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _raise():
-    raise RuntimeError("application error")
+from jupyter_raylite.exceptions import RayTaskError, TaskUnschedulableError
 
 
 class Unpicklable:
     def __reduce__(self):
         raise TypeError("cannot pickle this")
-
-
-def _return_unpicklable():
-    return threading.Lock()
-
-
-# failure site x kind -> the error get() must raise, and the words it must contain.
-CRASH_CASES = [
-    ("run", _exit_with_sys_exit, WorkerCrashedError, "exited with code 3"),
-    ("run", _exit_with_os_exit, WorkerCrashedError, "exited with code 4"),
-    ("run", _segfault, WorkerCrashedError, "SIGSEGV"),
-    ("run", _sigkill, WorkerCrashedError, "SIGKILL"),
-    ("run", _raise, RuntimeError, "application error"),
-    ("result pickle", _return_unpicklable, TypeError, "create them inside the task"),
-]
-
-
-@pytest.mark.parametrize("site, action, error, words", CRASH_CASES,
-                         ids=[f"{c[0]}-{c[1].__name__}" for c in CRASH_CASES])
-@pytest.mark.timeout(60)
-def test_crash_case_gives_the_right_error_and_the_cluster_recovers(cluster, site, action,
-                                                                   error, words):
-    task = ray.remote(max_retries=0)(action)
-    with pytest.raises(error, match=words) as info:
-        ray.get(task.remote(), timeout=30)
-    if error is WorkerCrashedError:
-        assert action.__name__ in str(info.value)  # names the function
-    # The cluster still works afterwards.
-    assert ray.get(ray.remote(lambda: "alive").remote(), timeout=30) == "alive"
 
 
 def test_argument_that_cannot_be_pickled_fails_at_the_call(cluster):

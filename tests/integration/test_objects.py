@@ -158,3 +158,21 @@ def test_worker_output_reaches_the_driver_with_task_name_and_pid(cluster, capfd)
     for i, pid in enumerate(pids):
         assert f"(talk pid={pid}) line {i}\n" in out
         assert f"(talk pid={pid}) problem {i}\n" in err
+
+
+def test_object_larger_than_the_store_says_which_knob_to_raise():
+    from jupyter_raylite.exceptions import ObjectStoreFullError
+    ray.init(num_cpus=1, object_store_memory=8 * 2**20)
+    try:
+        with pytest.raises(ObjectStoreFullError, match="object_store_memory"):
+            ray.put(b"x" * (16 * 2**20))
+
+        @ray.remote
+        def too_big():
+            return b"x" * (16 * 2**20)
+
+        with pytest.raises(ObjectStoreFullError, match="larger than the whole object store"):
+            ray.get(too_big.remote(), timeout=60)
+        assert ray.get(ray.put(b"y" * (4 * 2**20))) == b"y" * (4 * 2**20)  # what fits, fits
+    finally:
+        ray.shutdown()
