@@ -84,6 +84,8 @@ class ActorClass:
 
     def _create(self, options: ActorOptions, args, kwargs) -> "ActorHandle":
         runtime = context.current_runtime()
+        if hasattr(runtime, "make_actor"):  # on Ray: Ray's own actor handle
+            return runtime.make_actor(self, args, kwargs, options)
         actor_id, created = runtime.create_actor(self, args, kwargs, options)
         # A new actor's creator is counted as a holder by the head already; an existing actor
         # found through get_if_exists is not.

@@ -13,6 +13,7 @@ import math
 import numbers
 import os
 import platform
+import sys
 import warnings
 
 from jupyter_raylite.core import context
@@ -80,11 +81,17 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
          num_gpus: float | None = None, resources: dict | None = None,
          object_store_memory: int | None = None, local_mode: bool = False,
          ignore_reinit_error: bool = False, namespace: str | None = None,
-         log_to_driver: bool | None = None, **kwargs) -> RayContext:
+         log_to_driver: bool | None = None, backend: str | None = None,
+         **kwargs) -> RayContext:
     """Start this process's local cluster (Ray's ``ray.init``); returns at once.
 
     Workers start in the background; the first task waits only for the first worker.
+    ``address="ray://host:port"`` (Ray Client), ``address="auto"`` (a Ray cluster this machine
+    belongs to) or ``backend="ray"`` (a local Ray started by Ray) hand every call to Ray
+    instead (backends/ray_cluster.py).
     """
+    if backend not in (None, "local", "ray"):
+        raise ValueError(f"backend must be 'local' (the default) or 'ray', got {backend!r}.")
     if kwargs.get("runtime_env"):
         warnings.warn(
             "runtime_env is ignored by the local cluster: workers share this environment "
@@ -110,14 +117,21 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
                 "Maybe you called ray.init twice by accident? This error can be suppressed by "
                 "passing in 'ignore_reinit_error=True' or by calling 'ray.shutdown()' prior to "
                 "'ray.init()'.")
-        if address not in (None, "local"):
-            raise ValueError(
-                f"address={address!r}: connecting to an existing Ray cluster is not supported "
-                "yet (tracked as the scale-out backend). Call init() without an address for "
-                "the local cluster.")
+        global _cluster
+        if address not in (None, "local") or backend == "ray":
+            if local_mode:
+                raise ValueError("local_mode runs tasks in this process: it has no address.")
+            from jupyter_raylite.backends.ray_cluster import RayCluster
+            ray_kwargs = {k: v for k, v in dict(
+                num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
+                object_store_memory=object_store_memory, namespace=namespace,
+                log_to_driver=log_to_driver).items() if v is not None}
+            _cluster = RayCluster(None if address == "local" else address,
+                                  {**ray_kwargs, **kwargs})
+            context.set_runtime(_cluster.client)
+            return _cluster.context
         config = _config(num_cpus, num_gpus, resources, object_store_memory, namespace,
                          True if log_to_driver is None else bool(log_to_driver))
-        global _cluster
         if local_mode:
             warnings.warn(
                 "local_mode=True runs every task serially in this process, for debugging; "
@@ -175,11 +189,27 @@ def _available_memory() -> int:
 
 def _context() -> RayContext:
     runtime = context.current_runtime(auto=False)
+    if _on_ray(runtime):  # what Ray's own init() returned
+        return getattr(_cluster, "context", None)
     return RayContext(runtime.address_info(), runtime.cluster_resources())
 
 
 def _auto_init() -> None:
+    ray = sys.modules.get("ray")
+    if ray is not None and getattr(ray, "is_initialized", lambda: False)():
+        # Inside a process Ray runs (a Ray task calling jupyter_raylite's API): use Ray.
+        from jupyter_raylite.backends.ray_cluster import RayClient
+        context.set_runtime(RayClient(ray, driver=False))
+        return
     init()
+
+
+def _on_ray(runtime) -> bool:
+    return hasattr(runtime, "is_ref")
+
+
+def _is_ref(value, runtime) -> bool:
+    return isinstance(value, ObjectRef) or (_on_ray(runtime) and runtime.is_ref(value))
 
 
 context.auto_init = _auto_init
@@ -238,18 +268,19 @@ def get(object_refs, *, timeout: float | None = None):
     type), or GetTimeoutError after ``timeout`` seconds.
     """
     _check_timeout(timeout)
-    single = isinstance(object_refs, ObjectRef)
+    runtime = context.current_runtime()
+    single = _is_ref(object_refs, runtime)
     refs = [object_refs] if single else object_refs
     if not isinstance(refs, list):
         raise ValueError(
             f"Invalid type of object refs, {type(object_refs)}, is given. 'object_refs' must "
             "either be an ObjectRef or a list of ObjectRefs.")
     for ref in refs:
-        if not isinstance(ref, ObjectRef):
+        if not _is_ref(ref, runtime):
             raise TypeError(
                 f"Attempting to call `get` on the value {ref!r:.80}, which is not an ObjectRef. "
                 "Pass the ObjectRefs returned by .remote() or put().")
-    values = context.current_runtime().get(refs, timeout)
+    values = runtime.get(refs, timeout)
     return values[0] if single else values
 
 
@@ -262,7 +293,8 @@ def wait(object_refs, *, num_returns: int = 1, timeout: float | None = None,
          fetch_local: bool = True):
     """Return ``(ready, not_ready)``: the first ``num_returns`` refs that are ready, in input
     order, and the rest; returns early with fewer when ``timeout`` seconds pass."""
-    if isinstance(object_refs, ObjectRef):
+    runtime = context.current_runtime()
+    if _is_ref(object_refs, runtime):
         raise TypeError(
             "wait() expected a list of ray.ObjectRef, got a single ray.ObjectRef "
             f"{object_refs}; wrap it in a list.")
@@ -270,7 +302,7 @@ def wait(object_refs, *, num_returns: int = 1, timeout: float | None = None,
         raise TypeError(f"wait() expected a list of ray.ObjectRef, got {type(object_refs)}")
     _check_timeout(timeout, "The 'timeout' argument must be nonnegative.")
     for ref in object_refs:
-        if not isinstance(ref, ObjectRef):
+        if not _is_ref(ref, runtime):
             raise TypeError(
                 f"wait() expected a list of ray.ObjectRef, got list containing {type(ref)}")
     if not object_refs:
@@ -282,7 +314,7 @@ def wait(object_refs, *, num_returns: int = 1, timeout: float | None = None,
     if num_returns > len(object_refs):
         raise ValueError(
             "num_returns cannot be greater than the number of objects provided to ray.wait.")
-    return context.current_runtime().wait(object_refs, num_returns, timeout)
+    return runtime.wait(object_refs, num_returns, timeout)
 
 
 def _check_timeout(timeout, message: str = "'timeout' must be a non-negative number") -> None:
@@ -296,6 +328,10 @@ def cancel(ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> No
     """Cancel the task that produces ``ref``: a queued task never runs, a running one gets
     KeyboardInterrupt (``force=True`` kills its worker); ``get`` then raises
     TaskCancelledError.  Cancelling a finished task does nothing."""
+    runtime = context.current_runtime()
+    if _on_ray(runtime) and runtime.is_ref(ref):
+        runtime.cancel_ref(ref, force, recursive)
+        return
     if not isinstance(ref, ObjectRef):
         raise TypeError(
             f"ray.cancel() only supported for object refs. For actors, try ray.kill(). "
@@ -304,14 +340,17 @@ def cancel(ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> No
         raise ValueError(
             "force=True is not supported for actor tasks (it would kill the actor); use "
             "ray.kill(actor) for that, or cancel without force.")
-    context.current_runtime().cancel(ref.hex(), force, recursive)
+    runtime.cancel(ref.hex(), force, recursive)
 
 
 def get_actor(name: str, namespace: str | None = None):
     """The handle of the live actor called ``name`` (in ``namespace``, default: this job's)."""
     if not isinstance(name, str) or not name:
         raise ValueError("Please supply a non-empty value to get_actor")
-    info = context.current_runtime().get_actor(name, namespace)
+    runtime = context.current_runtime()
+    if _on_ray(runtime):
+        return runtime.get_actor_handle(name, namespace)
+    info = runtime.get_actor(name, namespace)
     if info is None:
         raise ValueError(
             f"Failed to look up actor with name '{name}'. This could because 1. You are trying "
@@ -325,11 +364,15 @@ def kill(actor, *, no_restart: bool = True) -> None:
     """Kill an actor's process at once; calls in flight and later ones raise ActorDiedError.
     With ``no_restart=False`` an actor that has restarts left is restarted."""
     from jupyter_raylite.actor import ActorHandle
+    runtime = context.current_runtime()
+    if _on_ray(runtime) and runtime.is_actor(actor):
+        runtime.kill(actor, no_restart)
+        return
     if not isinstance(actor, ActorHandle):
         raise ValueError(
             f"ray.kill() only supported for actors. For tasks, try ray.cancel(). Got: "
             f"{type(actor)}.")
-    context.current_runtime().kill_actor(actor._actor_id, no_restart)
+    runtime.kill_actor(actor._actor_id, no_restart)
 
 
 def cluster_resources() -> dict[str, float]:
@@ -349,6 +392,8 @@ def timeline(filename: str | None = None):
     or https://ui.perfetto.dev).  Returns the events, or writes them to ``filename``."""
     from jupyter_raylite.observe import timeline as trace
     source = context.current_runtime(auto=False)
+    if source is not None and _on_ray(source):  # Ray traces its own tasks
+        return source.timeline(filename)
     if source is None or not hasattr(source, "events_since"):
         raise RuntimeError("timeline() needs the local cluster: call init() first (under "
                            "local_mode tasks run in this process and are not traced).")
@@ -405,5 +450,7 @@ class RuntimeContext:
 
 def get_runtime_context() -> RuntimeContext:
     runtime = context.current_runtime()
+    if _on_ray(runtime):
+        return runtime.runtime_context()
     return RuntimeContext(runtime.runtime_info(), runtime.cluster_id, runtime.node_id,
                           runtime.namespace_name)

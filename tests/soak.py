@@ -125,7 +125,7 @@ def soak(tasks: int, seed: int = 0, kill_interval: float = 0.25, timeout: float 
     gc.collect()
     base_fds, base_rss = driver.num_fds(), driver.memory_info().rss
     base_segments = _shm_segments(cluster_id)
-    killer = WorkerKiller(rng, kill_interval)
+    killer = WorkerKiller(random.Random(seed + 1), kill_interval)  # its own: runs replay
     killer.start()
     outcomes = {"ok": 0, "error": 0, "crashed": 0}
     expected_total = 0

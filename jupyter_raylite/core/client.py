@@ -194,7 +194,14 @@ class ClusterClient:
     def materialize(payload: Payload):
         try:
             value = deserialize(payload)
+        except FileNotFoundError as exc:
+            raise RaySystemError(f"A value's shared-memory segment is gone ({exc}): its "
+                                 "cluster was shut down, or the segment was removed.") from exc
         except Exception as exc:
+            if payload.is_error:
+                raise RaySystemError(
+                    f"A task failed, and its error could not be rebuilt in this process: "
+                    f"{type(exc).__name__}: {exc}.") from exc
             raise RaySystemError(
                 f"A value could not be unpickled in this process: {type(exc).__name__}: {exc}. "
                 "Usually its class (or a module it needs) cannot be imported here, or its "

@@ -63,6 +63,8 @@ def serialize(value, segment_name: str | None = None, *, is_error: bool = False,
         if "ObjectRef" in str(exc) and "pickled by the cluster" in str(exc):
             raise
         raise SerializationError(_unpicklable_message(value, what, exc)) from exc
+    except (RecursionError, MemoryError):
+        raise  # too deep or too big: not a matter of the object's kind, keep the real error
     except Exception as exc:  # whatever a __reduce__ raises: said at the call that caused it
         raise SerializationError(_unpicklable_message(value, what, exc)) from exc
     raws = [b.raw() for b in buffers]

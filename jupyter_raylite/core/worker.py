@@ -41,7 +41,7 @@ from multiprocessing.connection import Connection
 
 from jupyter_raylite.core import context, object_store, protocol, refs
 from jupyter_raylite.core.client import ClusterClient
-from jupyter_raylite.core.serialization import Payload, SerializationError, deserialize, serialize
+from jupyter_raylite.core.serialization import Payload, deserialize, serialize
 from jupyter_raylite.core.task_spec import resolve_arguments
 from jupyter_raylite.exceptions import RayTaskError
 from jupyter_raylite.options import ASYNC_ACTOR_DEFAULT_CONCURRENCY
@@ -424,8 +424,19 @@ def _flush_output() -> None:
 
 
 def _serialize_returns(client: WorkerClient, result, return_ids, name: str) -> list[Payload]:
-    return [serialize(v, client.segment_for(oid), what=f"return value of {name}()")
-            for v, oid in zip(_split_returns(result, len(return_ids), name), return_ids)]
+    payloads: list[Payload] = []
+    try:
+        for value, oid in zip(_split_returns(result, len(return_ids), name), return_ids):
+            payloads.append(serialize(value, client.segment_for(oid),
+                                      what=f"return value of {name}()"))
+    except BaseException:
+        # A later return value failed (or the task was cancelled meanwhile): the earlier ones
+        # will never be reported, so their segments must not stay behind.
+        for payload in payloads:
+            if payload.segment is not None:
+                object_store.unlink_segment(payload.segment.name)
+        raise
+    return payloads
 
 
 def _split_returns(result, num_returns: int, name: str) -> list:
@@ -453,9 +464,11 @@ def _error_payload(name: str, exc: BaseException) -> Payload:
     text = "".join(traceback.format_exception(type(exc), exc, tb))
     error = RayTaskError(name, text, exc)
     try:
-        return serialize(error, is_error=True)
-    except (SerializationError, TypeError):
-        # The exception itself cannot be pickled: keep its text, lose its type.
+        payload = serialize(error, is_error=True)
+        deserialize(payload)  # some exceptions pickle but cannot be rebuilt (custom __init__)
+        return payload
+    except Exception:
+        # The exception itself cannot travel: keep its text, lose its type.
         return serialize(RayTaskError(name, text, None), is_error=True)
 
 

@@ -13,7 +13,8 @@ import pytest
 
 IMPLEMENTATIONS = ["raylite"]
 if importlib.util.find_spec("ray") is not None:
-    IMPLEMENTATIONS.append("ray")
+    # Ray itself, and jupyter_raylite's API on a Ray cluster (the scale-out backend).
+    IMPLEMENTATIONS += ["ray", "raylite-on-ray"]
 
 NUM_CPUS = 4
 
@@ -24,6 +25,13 @@ def ray_impl(request):
     if request.param == "raylite":
         import jupyter_raylite as impl
         impl.init(num_cpus=num_cpus)
+    elif request.param == "raylite-on-ray":
+        import ray
+
+        import jupyter_raylite as impl
+        ray.cloudpickle.register_pickle_by_value(sys.modules[request.module.__name__])
+        impl.init(backend="ray", num_cpus=num_cpus, include_dashboard=False,
+                  log_to_driver=False, configure_logging=False)
     else:
         import ray as impl
         # Ray's workers import the test module by name unless it travels by value.

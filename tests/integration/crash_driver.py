@@ -11,12 +11,17 @@ import jupyter_raylite as ray
 
 site, kind = sys.argv[1:]
 ray.init(num_cpus=1)
-print("cluster", ray.api._cluster.cluster_id, flush=True)
 
 
 @ray.remote
 def echo(value):
     return value
+
+
+# A cluster in use: a worker has run a task, a large object sits in shared memory.
+held = ray.put(b"x" * 1_000_000)
+assert len(ray.get(echo.remote(held))) == 1_000_000
+print("cluster", ray.api._cluster.cluster_id, flush=True)
 
 
 @ray.remote

@@ -107,9 +107,15 @@ def test_driver_that_dies_leaves_nothing_behind(site, kind):
     driver = subprocess.Popen([sys.executable, os.path.join(HERE, "crash_driver.py"), site, kind],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                               env=env)
-    cluster_id = driver.stdout.readline().split()[-1]
-    assert driver.wait(timeout=DEADLINE) == DRIVER_EXIT[kind]
-    assert "survived" not in driver.stdout.read()
+    try:
+        cluster_id = driver.stdout.readline().split()[-1]
+        assert segments(f"raylite_{cluster_id}_")  # it holds shared memory when it dies
+        assert driver.wait(timeout=DEADLINE) == DRIVER_EXIT[kind]
+        assert "survived" not in driver.stdout.read()
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
     assert wait_until(lambda: not cluster_processes(cluster_id)
                       and not segments(f"raylite_{cluster_id}_"), timeout=2), (
         f"left behind: {cluster_processes(cluster_id)}, {segments(f'raylite_{cluster_id}_')}")
@@ -127,3 +133,47 @@ def test_a_result_written_before_the_worker_died_is_not_left_in_shared_memory(cl
     with pytest.raises(WorkerCrashedError):
         ray.get(first, timeout=DEADLINE)
     assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=5), segments()
+
+
+def test_a_return_value_that_fails_after_another_was_written_leaves_no_segment(cluster):
+    # The worker lives on: it reports the error, and the first value's segment must go.
+    @ray.remote(num_returns=2, max_retries=0)
+    def second_fails():
+        return b"x" * 1_600_000, PickleTrap("worker", "exception")
+
+    cluster_id = ray.api._cluster.cluster_id
+    first, second = second_fails.remote()
+    with pytest.raises(TypeError, match="the trap was sprung"):
+        ray.get(first, timeout=DEADLINE)
+    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=5), segments()
+
+
+def test_an_actor_that_dies_mid_result_leaves_no_segment(cluster):
+    @ray.remote(max_restarts=1)
+    class HalfDone:
+        @ray.method(num_returns=2)
+        def results(self):
+            return b"x" * 1_600_000, PickleTrap("worker", "kill")
+
+    cluster_id = ray.api._cluster.cluster_id
+    actor = HalfDone.remote()
+    first, _ = actor.results.remote()
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(first, timeout=DEADLINE)
+    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=5), segments()
+    ray.kill(actor)
+
+
+class NeedsTwoArguments(Exception):
+    def __init__(self, what, why):
+        super().__init__(f"{what}: {why}")
+
+
+def test_an_error_that_cannot_be_rebuilt_keeps_its_text(cluster):
+    @ray.remote(max_retries=0)
+    def raises_it():
+        raise NeedsTwoArguments("the sensor", "offline")
+
+    with pytest.raises(ray.exceptions.RayTaskError, match="NeedsTwoArguments") as info:
+        ray.get(raises_it.remote(), timeout=DEADLINE)
+    assert "the sensor: offline" in str(info.value)

@@ -16,6 +16,19 @@ from jupyter_raylite import api
 from leaks import cluster_processes
 
 
+def test_the_driver_opens_no_network_socket_for_its_cluster():
+    import psutil
+    driver = psutil.Process()
+    before = {c.laddr for c in driver.net_connections(kind="inet")}
+    ray.init(num_cpus=1)
+    try:
+        assert ray.get(ray.remote(lambda: 1).remote()) == 1  # the head thread is busy
+        after = {c.laddr for c in driver.net_connections(kind="inet")}
+        assert after <= before, after - before
+    finally:
+        ray.shutdown()
+
+
 def test_no_process_of_the_cluster_listens_anywhere(cluster):
     @ray.remote
     def nested():

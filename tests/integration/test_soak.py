@@ -1,5 +1,5 @@
 """The short soak (2,000 mixed tasks with random errors and worker kills); the long one is
-``python tests/soak.py`` (20,000 tasks), see docs/reliability.md."""
+``python tests/soak.py`` (200,000 tasks), see docs/reliability.md."""
 
 import os
 import sys

@@ -103,6 +103,8 @@ def test_magic_arguments_parse_or_give_usage_errors(magics, word, parts):
     handler = getattr(magics, f"_{word}")
     line = " ".join(parts)
     try:
-        parse_args(handler, line)
+        args = parse_args(handler, line)
+        if word in ("init", "restart"):  # the checks made before touching the cluster
+            magics._init_options(args)
     except UsageError as error:
         assert str(error)
