@@ -90,6 +90,10 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
     belongs to) or ``backend="ray"`` (a local Ray started by Ray) hand every call to Ray
     instead (backends/ray_cluster.py).
     """
+    if backend is None and address is None:
+        # The same notebook on Ray without editing it (as Ray reads RAY_ADDRESS).
+        backend = os.environ.get("JUPYTER_RAYLITE_BACKEND") or None
+        address = os.environ.get("JUPYTER_RAYLITE_ADDRESS") or None
     if backend not in (None, "local", "ray"):
         raise ValueError(f"backend must be 'local' (the default) or 'ray', got {backend!r}.")
     if kwargs.get("runtime_env"):

@@ -171,7 +171,11 @@ class RayClient:
         if not refs:
             return
         task_id = refs[0].hex()
-        self.events.task(time.time(), task_id, name, kind, None, (), tuple(r.hex() for r in refs),
+        # Top-level ref arguments are what Ray resolves before the task runs: the graph's arrows.
+        dependencies = tuple(value.hex() for value in (*args, *kwargs.values())
+                             if isinstance(value, self.ray.ObjectRef))
+        self.events.task(time.time(), task_id, name, kind, None, dependencies,
+                         tuple(r.hex() for r in refs),
                          cell_of(self.origin()), dict(demand), summarize_arguments(args, kwargs),
                          actor_id, "queued")
         on_ready = getattr(refs[0], "_on_ready", None)

@@ -19,6 +19,7 @@ import concurrent.futures
 import contextlib
 import itertools
 import os
+import sys
 import threading
 from collections import deque
 from typing import Callable
@@ -133,7 +134,20 @@ def record_pickled(object_id: str, what: str, instead: str) -> None:
     ids.append(object_id)
 
 
-class ObjectRef:
+class _ObjectRefType(type):
+    """On the Ray backend the refs are Ray's own: ``isinstance(ref, ObjectRef)`` holds for them
+    too, so code written against ``ray.ObjectRef`` runs unchanged.  (An exact type match never
+    reaches this method: the local runtime's checks stay as fast as they were.)"""
+
+    def __instancecheck__(cls, value) -> bool:
+        if type.__instancecheck__(cls, value):
+            return True
+        ray = sys.modules.get("ray")
+        ray_ref = getattr(ray, "ObjectRef", None) if ray is not None else None
+        return ray_ref is not None and isinstance(value, ray_ref)
+
+
+class ObjectRef(metaclass=_ObjectRefType):
     """A future for a value in the cluster's object store; ``get(ref)`` returns the value."""
 
     __slots__ = ("_id", "_owner_hint", "__weakref__")

@@ -21,6 +21,7 @@ from jupyter_raylite import api
 from jupyter_raylite.actor import ActorHandle
 from jupyter_raylite.core import runtime
 from jupyter_raylite.core.refs import ObjectRef
+from jupyter_raylite.backends.ray_cluster import RayClient
 from jupyter_raylite.core.runtime import DriverClient
 from jupyter_raylite.jupyter.display import actor_handle_html, object_ref_html
 from jupyter_raylite.core.events import cell_of
@@ -61,6 +62,7 @@ def load(ipython) -> None:
                              f"configuration c.Raylite = {settings.init_options}: {exc}")
         cluster = api._cluster
     saved = {"output_sink": runtime.output_sink, "origin": DriverClient.__dict__["origin"],
+             "ray_origin": RayClient.__dict__["origin"],
              "on_interrupt": DriverClient.__dict__["on_interrupt"],
              "reinit_policy": api.reinit_policy,
              "remote_magic": ipython.magics_manager.magics["cell"].get("remote")}
@@ -97,6 +99,7 @@ def _install_hooks(ipython, settings: Settings) -> None:
 
     runtime.output_sink = router.write
     DriverClient.origin = staticmethod(origin)
+    RayClient.origin = staticmethod(origin)  # the Ray backend's views name cells too
     DriverClient.on_interrupt = staticmethod(on_interrupt)
 
 
@@ -108,6 +111,7 @@ def unload(ipython) -> None:
     saved = loaded.saved
     runtime.output_sink = saved["output_sink"]
     DriverClient.origin = saved["origin"]
+    RayClient.origin = saved["ray_origin"]
     DriverClient.on_interrupt = saved["on_interrupt"]
     api.reinit_policy = saved["reinit_policy"]
     magics = ipython.magics_manager

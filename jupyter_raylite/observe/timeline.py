@@ -28,6 +28,8 @@ class Span:
 
 def spans(source) -> list[Span]:
     """Every run the event log still holds, in order of start."""
+    if hasattr(source, "timeline"):  # the Ray backend: Ray records the runs itself
+        return _spans_from_trace(source.timeline())
     _, events, _ = source.events_since(0)
     submitted: dict[str, tuple] = {}  # task id -> (name, kind, arguments)
     found = []
@@ -38,6 +40,20 @@ def spans(source) -> list[Span]:
             name, kind, arguments = submitted.get(event[2], ("?", "task", ""))
             state = "retried" if event[3] == "queued" else event[3]
             found.append(Span(event[2], name, kind, event[4], *event[6], state, arguments))
+    found.sort(key=lambda span: span.started)
+    return found
+
+
+def _spans_from_trace(trace: list[dict]) -> list[Span]:
+    found = []
+    for event in trace:
+        if event.get("ph") != "X" or not str(event.get("cat", "")).startswith("task::"):
+            continue
+        start = event["ts"] / 1e6
+        name = str(event["cat"])[len("task::"):]
+        worker = str(event.get("tid", "")).rpartition(":")[2][:8]
+        found.append(Span(event.get("args", {}).get("task_id", ""), name, "task", worker,
+                          start, start + event.get("dur", 0) / 1e6, "finished", ""))
     found.sort(key=lambda span: span.started)
     return found
 
@@ -87,7 +103,8 @@ def gantt(source, max_legend: int = 10):
                          (row_of[span.pid] - 0.4, 0.8), facecolors=colour_of[span.name],
                          edgecolors="white" if span.state == "finished" else "#c23b3b",
                          linewidth=0.5 if span.state == "finished" else 1.5)
-    axes.set_yticks(range(len(workers)), [f"pid {pid}" for pid in workers])
+    axes.set_yticks(range(len(workers)),
+                    [f"pid {w}" if isinstance(w, int) else f"worker {w}" for w in workers])
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the first task started")
     axes.set_title(f"{len(runs)} task runs on {len(workers)} worker processes")
