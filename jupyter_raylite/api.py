@@ -96,7 +96,10 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
         address = os.environ.get("JUPYTER_RAYLITE_ADDRESS") or None
     if backend not in (None, "local", "ray"):
         raise ValueError(f"backend must be 'local' (the default) or 'ray', got {backend!r}.")
-    if kwargs.get("runtime_env"):
+    on_ray = address not in (None, "local") or backend == "ray" or (
+        address is None and backend is None
+        and os.environ.get("JUPYTER_RAYLITE_BACKEND") == "ray")
+    if kwargs.get("runtime_env") and not on_ray:  # Ray applies it itself
         warnings.warn(
             "runtime_env is ignored by the local cluster: workers share this environment "
             "(set environment variables with os.environ before init(), install packages "
@@ -114,7 +117,9 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
             if reinit_policy is not None:
                 requested = {k: v for k, v in dict(
                     num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
-                    object_store_memory=object_store_memory, namespace=namespace).items()
+                    object_store_memory=object_store_memory, namespace=namespace,
+                    address=None if address == "local" else address,
+                    backend=None if backend == "local" else backend).items()
                     if v is not None}
                 return reinit_policy(requested)
             raise RuntimeError(
@@ -122,6 +127,8 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
                 "passing in 'ignore_reinit_error=True' or by calling 'ray.shutdown()' prior to "
                 "'ray.init()'.")
         global _cluster
+        if _in_ray_worker():  # a Ray task calling init(): it is already on a cluster
+            return _auto_init()
         if address not in (None, "local") or backend == "ray":
             if local_mode:
                 raise ValueError("local_mode runs tasks in this process: it has no address.")
@@ -132,6 +139,11 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
                 log_to_driver=log_to_driver).items() if v is not None}
             _cluster = RayCluster(None if address == "local" else address,
                                   {**ray_kwargs, **kwargs})
+            _cluster.requested = {k: v for k, v in dict(
+                num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
+                object_store_memory=object_store_memory, namespace=namespace,
+                address=None if address == "local" else address,
+                backend=None if backend == "local" else backend).items() if v is not None}
             context.set_runtime(_cluster.client)
             return _cluster.context
         config = _config(num_cpus, num_gpus, resources, object_store_memory, namespace,
@@ -199,13 +211,24 @@ def _context() -> RayContext:
 
 
 def _auto_init() -> None:
-    ray = sys.modules.get("ray")
-    if ray is not None and getattr(ray, "is_initialized", lambda: False)():
-        # Inside a process Ray runs (a Ray task calling jupyter_raylite's API): use Ray.
+    if _in_ray_worker():
+        # A Ray task calling jupyter_raylite's API: it runs on Ray, so use Ray.
         from jupyter_raylite.backends.ray_cluster import RayClient
-        context.set_runtime(RayClient(ray, driver=False))
+        context.set_runtime(RayClient(sys.modules["ray"], driver=False))
         return
     init()
+
+
+def _in_ray_worker() -> bool:
+    """True in a process Ray started to run tasks or actors (not in a driver)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not getattr(ray, "is_initialized", lambda: False)():
+        return False
+    try:
+        from ray._private import worker
+        return worker.global_worker.mode == worker.WORKER_MODE
+    except (ImportError, AttributeError):
+        return False
 
 
 def _on_ray(runtime) -> bool:
@@ -408,6 +431,9 @@ def timeline(filename: str | None = None):
 
 
 def get_gpu_ids() -> list[int]:
+    runtime = context.current_runtime()
+    if _on_ray(runtime):
+        return runtime.ray.get_gpu_ids()
     assigned = get_runtime_context().get_assigned_resources()
     return list(range(int(assigned.get("GPU", 0))))
 

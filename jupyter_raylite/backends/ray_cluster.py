@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from jupyter_raylite import exceptions
 from jupyter_raylite.core.events import EventLog, cell_of, summarize_arguments
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours its error headers
 INSTALL_HINT = ("The Ray backend needs the ray package: pip install 'jupyter-raylite[ray]' "
                 "(or pip install ray), then restart the kernel.")
 
@@ -82,15 +83,19 @@ class RayClient:
         self._functions: dict = {}  # (function id, options) -> Ray remote function
         self._classes: dict = {}  # (class id, options) -> Ray actor class
         self.cluster_id = "ray"
+        self.used = False  # anything submitted or put yet (a fresh cluster may be replaced)
 
     # -- what the public API calls ------------------------------------------------------------
     def is_ref(self, value) -> bool:
         return isinstance(value, self.ray.ObjectRef)
 
     def is_actor(self, value) -> bool:
-        return isinstance(value, self.ray.actor.ActorHandle)
+        # Ray Client's handles are a class of their own.
+        return (isinstance(value, self.ray.actor.ActorHandle)
+                or type(value).__name__ == "ClientActorHandle")
 
     def submit_task(self, remote_function, args, kwargs, options) -> list:
+        self.used = True
         key = (remote_function.function_id, options)
         ray_function = self._functions.get(key)
         if ray_function is None:
@@ -103,6 +108,7 @@ class RayClient:
         return refs
 
     def make_actor(self, actor_class, args, kwargs, options):
+        self.used = True
         key = (actor_class.class_id, options)
         ray_class = self._classes.get(key)
         if ray_class is None:
@@ -111,6 +117,7 @@ class RayClient:
         return ray_class.remote(*args, **kwargs)
 
     def put(self, value):
+        self.used = True
         return self.ray.put(value)
 
     def get(self, refs: list, timeout):
@@ -186,7 +193,10 @@ class RayClient:
         def ended(error):
             events.state(time.time(), task_id, "finished" if error is None else "failed",
                          detail=None if error is None else type(error).__name__)
-        on_ready(ended)
+        try:
+            on_ready(ended)
+        except Exception:  # Ray Client's refs have no core worker to call back from
+            pass
 
 
 def _task_options(options) -> dict:
@@ -208,7 +218,7 @@ def _actor_options(options) -> dict:
     chosen = {"max_restarts": options.max_restarts, "max_task_retries": options.max_task_retries}
     for key in ("num_cpus", "num_gpus", "max_concurrency", "name", "namespace", "lifetime"):
         value = getattr(options, key)
-        if value is not None and value != 0:
+        if value is not None:  # (num_cpus=0 means something: schedulable anywhere)
             chosen[key] = value
     if options.memory:
         chosen["memory"] = options.memory
@@ -234,16 +244,20 @@ class _translated:
             return False
         if isinstance(error, self.ray.exceptions.RayTaskError):
             # Ray's text starts "ray::name() (pid=N, ip=...)", then the remote traceback.
-            header, _, remote_traceback = str(error).partition("\n")
+            header, _, remote_traceback = _ANSI.sub("", str(error)).partition("\n")
             found = re.match(r"(?:ray::)?(?P<name>[^(\s]+)\(\).*?pid=(?P<pid>\d+)", header)
             name = found["name"] if found else "task"
             pid = int(found["pid"]) if found else None
             ours = exceptions.RayTaskError(name, remote_traceback or header,
                                            getattr(error, "cause", None), pid)
             raise ours.as_instanceof_cause() from None
-        ours_class = getattr(exceptions, type(error).__name__, None)
+        # The nearest class of Ray's that we name too (Ray has more kinds than we do).
+        ours_class = next((getattr(exceptions, c.__name__) for c in type(error).__mro__
+                           if hasattr(exceptions, c.__name__)), None)
         if ours_class is None:
             return False
+        if ours_class is exceptions.TaskCancelledError:
+            raise exceptions.TaskCancelledError(None, str(error)) from None
         try:
             translated = ours_class(str(error))
         except TypeError:

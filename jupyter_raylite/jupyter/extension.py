@@ -149,6 +149,8 @@ def _reinit(requested: dict):
 
 def _untouched() -> bool:
     client = _driver()
+    if client is not None and hasattr(client, "used"):  # the Ray backend
+        return not client.used
     if client is None or not hasattr(client, "statistics"):
         return False
     stats = client.statistics()

@@ -70,6 +70,9 @@ def chrome_trace(source) -> list[dict]:
 
 
 def write_chrome_trace(source, filename) -> None:
+    if hasattr(source, "timeline"):  # the Ray backend: Ray's own file
+        source.timeline(filename)
+        return
     with open(filename, "w") as file:
         json.dump(chrome_trace(source), file)
 

@@ -81,7 +81,9 @@ def test_views_follow_what_the_driver_submits_to_ray():
         assert labels == ["square", "square", "square", "total"]
         assert len(graph.edges) == 3  # each square's ref feeds total
         assert meters.values["CPU"][1] == 2.0
-        assert len(ray.timeline()) >= 0  # Ray's own trace
+        # Ray's own trace (it reports task events asynchronously)
+        assert wait_until(lambda: sum(e.get("cat") == "task::total" for e in ray.timeline())
+                          == 1, timeout=30)
     finally:
         graph.close()
         meters.close()
@@ -109,3 +111,25 @@ def test_the_tutorial_runs_on_ray_unchanged(tmp_path):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.outputs)
     assert "CPUs: 8.0" in printed and "(7, 'Learning')" in printed
+
+
+def test_init_with_an_address_after_load_ext_moves_the_notebook_to_ray():
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+    shell = start_ipython() or get_ipython()  # the one shell of this test process
+    shell.run_line_magic("load_ext", "jupyter_raylite")
+    try:
+        local_id = ray.api._cluster.cluster_id  # the cluster %load_ext started, unused
+        # What a notebook's own init cell does: it wins over the unused local cluster.
+        ray.init(backend="ray", num_cpus=1, **RAY_OPTIONS)
+        assert ray.api._cluster.cluster_id.startswith("ray")
+        assert not cluster_processes(local_id)
+        assert ray.get(ray.put("on ray")) == "on ray"
+        # Re-running that cell is harmless; asking for the local cluster now is refused with
+        # what to do, since the Ray cluster holds work.
+        ray.init(backend="ray", num_cpus=1, **RAY_OPTIONS)
+        with pytest.raises(RuntimeError, match="shutdown"):
+            ray.init(num_cpus=1)
+    finally:
+        shell.run_line_magic("unload_ext", "jupyter_raylite")
+        ray.shutdown()

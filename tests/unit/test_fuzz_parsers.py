@@ -74,11 +74,12 @@ def test_unknown_option_lists_the_valid_ones():
 
 @pytest.fixture(scope="module")
 def magics():
-    from IPython.core.interactiveshell import InteractiveShell
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
 
     from jupyter_raylite.jupyter.extension import Settings
     from jupyter_raylite.jupyter.magics import RayliteMagics
-    return RayliteMagics(InteractiveShell.instance(), Settings())
+    return RayliteMagics(start_ipython() or get_ipython(), Settings())
 
 
 ARGUMENT_WORDS = ["--num-cpus", "--num-gpus", "--resources", "--object-store-memory",
