@@ -45,3 +45,10 @@ def ray_impl(request):
 @pytest.fixture
 def exceptions(ray_impl):
     return ray_impl.exceptions
+
+
+@pytest.fixture
+def on_ray(ray_impl, request) -> bool:
+    """Whether Ray runs the work (Ray itself, or jupyter_raylite's Ray backend): where the
+    two runtimes are allowed to differ (Ray's asynchronous kill, for one), tests ask this."""
+    return request.node.callspec.params["ray_impl"] != "raylite"
