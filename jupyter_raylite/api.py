@@ -96,9 +96,17 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
         address = os.environ.get("JUPYTER_RAYLITE_ADDRESS") or None
     if backend not in (None, "local", "ray"):
         raise ValueError(f"backend must be 'local' (the default) or 'ray', got {backend!r}.")
-    on_ray = address not in (None, "local") or backend == "ray" or (
-        address is None and backend is None
-        and os.environ.get("JUPYTER_RAYLITE_BACKEND") == "ray")
+    if address == "local":
+        address = None
+    if backend == "local":
+        backend = None
+    on_ray = address is not None or backend == "ray"
+    # What this call asks for: compared with what the running cluster was asked for when
+    # init() runs again in a kernel (see jupyter/extension.py).
+    requested = {k: v for k, v in dict(
+        num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
+        object_store_memory=object_store_memory, namespace=namespace, address=address,
+        backend=backend).items() if v is not None}
     if kwargs.get("runtime_env") and not on_ray:  # Ray applies it itself
         warnings.warn(
             "runtime_env is ignored by the local cluster: workers share this environment "
@@ -115,12 +123,6 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
             if ignore_reinit_error:
                 return _context()
             if reinit_policy is not None:
-                requested = {k: v for k, v in dict(
-                    num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
-                    object_store_memory=object_store_memory, namespace=namespace,
-                    address=None if address == "local" else address,
-                    backend=None if backend == "local" else backend).items()
-                    if v is not None}
                 return reinit_policy(requested)
             raise RuntimeError(
                 "Maybe you called ray.init twice by accident? This error can be suppressed by "
@@ -129,7 +131,7 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
         global _cluster
         if _in_ray_worker():  # a Ray task calling init(): it is already on a cluster
             return _auto_init()
-        if address not in (None, "local") or backend == "ray":
+        if on_ray:
             if local_mode:
                 raise ValueError("local_mode runs tasks in this process: it has no address.")
             from jupyter_raylite.backends.ray_cluster import RayCluster
@@ -137,13 +139,8 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
                 num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
                 object_store_memory=object_store_memory, namespace=namespace,
                 log_to_driver=log_to_driver).items() if v is not None}
-            _cluster = RayCluster(None if address == "local" else address,
-                                  {**ray_kwargs, **kwargs})
-            _cluster.requested = {k: v for k, v in dict(
-                num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
-                object_store_memory=object_store_memory, namespace=namespace,
-                address=None if address == "local" else address,
-                backend=None if backend == "local" else backend).items() if v is not None}
+            _cluster = RayCluster(address, {**ray_kwargs, **kwargs})
+            _cluster.requested = requested
             context.set_runtime(_cluster.client)
             return _cluster.context
         config = _config(num_cpus, num_gpus, resources, object_store_memory, namespace,
@@ -157,10 +154,7 @@ def init(address: str | None = None, *, num_cpus: float | None = None,
         else:
             from jupyter_raylite.core.runtime import LocalCluster
             _cluster = LocalCluster(config)
-            _cluster.requested = {k: v for k, v in dict(
-                num_cpus=num_cpus, num_gpus=num_gpus, resources=resources,
-                object_store_memory=object_store_memory, namespace=namespace).items()
-                if v is not None}
+            _cluster.requested = requested
             context.set_runtime(_cluster.client)
         return _context()
 
@@ -214,7 +208,7 @@ def _auto_init() -> None:
     if _in_ray_worker():
         # A Ray task calling jupyter_raylite's API: it runs on Ray, so use Ray.
         from jupyter_raylite.backends.ray_cluster import RayClient
-        context.set_runtime(RayClient(sys.modules["ray"], driver=False))
+        context.set_runtime(RayClient(sys.modules["ray"]))
         return
     init()
 

@@ -64,7 +64,7 @@ class RayCluster:
         self.ray = ray = import_ray()
         self.context = ray.init(address=address, **init_kwargs)
         self.cluster_id = f"ray-{os.getpid()}"
-        self.client = RayClient(ray, driver=True)
+        self.client = RayClient(ray)
         self.requested = {}
 
     def shutdown(self) -> None:
@@ -76,9 +76,8 @@ class RayClient:
 
     origin = staticmethod(lambda: None)  # set by the Jupyter layer, as for the local driver
 
-    def __init__(self, ray, driver: bool):
+    def __init__(self, ray):
         self.ray = ray
-        self.driver = driver
         self.events = EventLog()
         self._functions: dict = {}  # (function id, options) -> Ray remote function
         self._classes: dict = {}  # (class id, options) -> Ray actor class

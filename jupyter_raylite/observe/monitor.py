@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from jupyter_raylite.observe.model import Changes, ClusterModel
 
@@ -42,7 +42,6 @@ class Update:
     now: float
     reset: bool = False  # the model was started over (a new cluster)
     connected: bool = True  # False once the cluster is gone (the model keeps its last state)
-    extra: dict = field(default_factory=dict)
 
 
 class Monitor:
@@ -59,11 +58,6 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()  # starting and stopping the thread
         self._stop = threading.Event()
-
-    @property
-    def source(self):
-        """What the model is read from now: the cluster's client, or None."""
-        return self._source
 
     # -- subscribers --------------------------------------------------------------------------
     def subscribe(self, callback) -> None:

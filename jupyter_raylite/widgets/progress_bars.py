@@ -86,9 +86,9 @@ class _FollowsRefs:
     """What both bars share: a counter that the monitor thread refreshes until every ref is
     done, then the bar stops following."""
 
-    def _follow(self, refs, monitor) -> None:
-        self.counter = _ProgressCounter(refs, monitor)
-        self._monitor = self.counter.monitor
+    def _follow(self, counter: _ProgressCounter) -> None:
+        self.counter = counter
+        self._monitor = counter.monitor
         self._finished = False
         self._monitor.subscribe(self._on_update)
 
@@ -126,7 +126,7 @@ class Progress(widgets.HBox, _FollowsRefs):
         self.label.add_class("rl-progress-label")
         super().__init__([self.bar, self.label])
         self._shown = False
-        self._follow(refs, monitor)
+        self._follow(counter)
 
     def __repr__(self) -> str:  # what a notebook saved without widget state shows
         return f"Progress({self.counter.total} objects)"
@@ -163,7 +163,7 @@ class TextProgress(_FollowsRefs):
     def __init__(self, refs, description: str = "", monitor=None, stream=None):
         self.description = description
         self.stream = stream or sys.stderr
-        self._follow(refs, monitor)
+        self._follow(_ProgressCounter(refs, monitor))
 
     def __repr__(self) -> str:
         return f"TextProgress({self.counter.text()})"

@@ -256,7 +256,7 @@ def test_progress_counts_done_and_failed(monitor, gate):
         bar.close()
 
 
-def test_text_progress_and_get(monitor, gate, capsys):
+def test_text_progress_and_get(monitor, gate):
     open_gate(gate)
     import io
     stream = io.StringIO()
