@@ -227,10 +227,64 @@ def shutdown_time(impl, size):
     return {"shutdown s": elapsed, "children left": leftovers, "raylite segments left": shm}
 
 
+_DRIVER_TO_KILL = """
+import sys, time
+sys.path.insert(0, {here!r})
+from workloads import load
+ray, kw = load({impl!r})
+ray.init(num_cpus=2, **kw)
+held = ray.put(bytes(1 << 20))
+
+@ray.remote
+def forever():
+    time.sleep(600)
+
+running = forever.remote()
+ray.get(ray.remote(lambda: 1).remote())  # a worker has run a task
+print("READY", flush=True)
+time.sleep(600)
+"""
+
+
+def cleanup_after_kill(impl, size):
+    """Seconds from kill -9 of a driver (its cluster holding a 1 MB object and running a task)
+    until no process it started is alive and no segment of its cluster is left; 60 at most."""
+    import subprocess
+
+    import psutil
+    code = _DRIVER_TO_KILL.format(here=os.path.dirname(os.path.abspath(__file__)), impl=impl)
+    driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    driver.stdout.readline()
+    started = psutil.Process(driver.pid).children(recursive=True)
+    prefix = f"raylite_{driver.pid}x"
+
+    def alive(proc):
+        try:
+            return proc.status() != psutil.STATUS_ZOMBIE  # a zombie has freed its memory
+        except psutil.NoSuchProcess:
+            return False
+
+    def left():
+        return ([p for p in started if alive(p)]
+                + [n for n in os.listdir("/dev/shm") if n.startswith(prefix)])
+
+    t = time.perf_counter()
+    driver.kill()
+    driver.wait()
+    while left() and time.perf_counter() - t < 60:
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - t
+    leftover = left()
+    for proc in leftover:
+        if isinstance(proc, psutil.Process):
+            proc.kill()
+    return {"cleanup after kill -9 s": elapsed, "left after 60 s": len(leftover)}
+
+
 WORKLOADS = {f.__name__: f for f in [cold_start, latency, throughput, chain, actor_calls,
                                      big_array,
                                      small_objects, seed_parallel, memory_at_rest,
-                                     shutdown_time]}
+                                     shutdown_time, cleanup_after_kill]}
 POOL_WORKLOADS = {"throughput"}
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def soak(tasks: int, seed: int = 0, kill_interval: float = 0.25, timeout: float 
     gc.collect()
     # Workers started for blocked nested tasks exit after being idle for a while (10 s):
     # until then each holds a socket in the driver.  Wait for the cluster to settle.
-    settle = time.monotonic() + IDLE_WORKER_TIMEOUT + 10
+    settle = time.monotonic() + IDLE_WORKER_TIMEOUT + 30  # 30 s more: only a hang misses it
     while time.monotonic() < settle and (driver.num_fds() > base_fds + 2
                                          or _shm_segments(cluster_id) > base_segments):
         time.sleep(0.2)

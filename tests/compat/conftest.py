@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+import meeting
+
 IMPLEMENTATIONS = ["raylite"]
 if importlib.util.find_spec("ray") is not None:
     # Ray itself, and jupyter_raylite's API on a Ray cluster (the scale-out backend).
@@ -29,17 +31,23 @@ def ray_impl(request):
         import ray
 
         import jupyter_raylite as impl
-        ray.cloudpickle.register_pickle_by_value(sys.modules[request.module.__name__])
+        _travel_by_value(ray, request.module)
         impl.init(backend="ray", num_cpus=num_cpus, include_dashboard=False,
                   log_to_driver=False, configure_logging=False)
     else:
         import ray as impl
-        # Ray's workers import the test module by name unless it travels by value.
-        impl.cloudpickle.register_pickle_by_value(sys.modules[request.module.__name__])
+        _travel_by_value(impl, request.module)
         impl.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                   configure_logging=False)
     yield impl
     impl.shutdown()
+
+
+def _travel_by_value(ray, test_module) -> None:
+    # Ray's workers import modules by name, and the tests' folder is not on their path: the
+    # test module and its helpers travel by value instead.
+    for module in (sys.modules[test_module.__name__], meeting):
+        ray.cloudpickle.register_pickle_by_value(module)
 
 
 @pytest.fixture

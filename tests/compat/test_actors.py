@@ -7,7 +7,10 @@ import os
 import threading
 import time
 
+import meeting
 import pytest
+from leaks import HANG, wait_until
+from meeting import meet
 
 
 def make_counter(ray_impl):
@@ -91,10 +94,7 @@ def test_seed_tracker_actor_passed_into_tasks_counts_eight(ray_impl, on_ray):
     else:
         # Real Ray does not order a task's fire-and-forget calls before the driver's later
         # call: it can answer 7 first (seen in CI).  It does reach 8.
-        deadline = time.monotonic() + 10
-        while ray_impl.get(tracker.counts.remote()) != 8 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert ray_impl.get(tracker.counts.remote()) == 8
+        assert wait_until(lambda: ray_impl.get(tracker.counts.remote()) == 8, timeout=HANG)
 
 
 def test_actor_handle_given_to_another_actor(ray_impl):
@@ -125,42 +125,38 @@ def test_actor_created_inside_a_task(ray_impl):
     assert ray_impl.get(build_and_use.remote()) == 42
 
 
-def test_threaded_actor_runs_calls_concurrently(ray_impl):
+def test_threaded_actor_runs_calls_concurrently(ray_impl, tmp_path):
     @ray_impl.remote(max_concurrency=4)
     class Sleeper:
-        def nap(self):
-            time.sleep(0.5)
-            return threading.get_ident()
+        def nap(self, place):
+            return meet(place, 4), threading.get_ident()
 
     sleeper = Sleeper.remote()
-    ray_impl.get(sleeper.nap.remote())  # warm up
-    start = time.monotonic()
-    threads = ray_impl.get([sleeper.nap.remote() for _ in range(4)])
-    assert time.monotonic() - start < 1.8  # 4 x 0.5 s, not one after another
-    assert len(set(threads)) > 1
+    # Four calls meet inside the actor: they run at once, on more than one thread.
+    results = ray_impl.get([sleeper.nap.remote(str(tmp_path)) for _ in range(4)])
+    assert [met for met, _ in results] == [True] * 4
+    assert len({thread for _, thread in results}) > 1
 
 
 def test_async_actor_interleaves_calls_on_one_event_loop(ray_impl):
     @ray_impl.remote
     class AsyncActor:
         def __init__(self):
-            self.active = 0
-            self.peak = 0
+            self.arrived = 0
 
-        async def work(self):
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-            await asyncio.sleep(0.3)
-            self.active -= 1
-            return threading.get_ident()
-
-        async def peak_seen(self):
-            return self.peak
+        async def work(self, parties):
+            # Each call waits for all of them: only calls interleaving on the event loop
+            # all get past this.
+            self.arrived += 1
+            deadline = time.monotonic() + meeting.DEADLINE
+            while self.arrived < parties and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            return self.arrived >= parties, threading.get_ident()
 
     actor = AsyncActor.remote()
-    threads = ray_impl.get([actor.work.remote() for _ in range(10)])
-    assert len(set(threads)) == 1
-    assert ray_impl.get(actor.peak_seen.remote()) == 10
+    results = ray_impl.get([actor.work.remote(10) for _ in range(10)])
+    assert [met for met, _ in results] == [True] * 10
+    assert len({thread for _, thread in results}) == 1
 
 
 def test_named_actor_found_by_get_actor_and_name_clash(ray_impl):
@@ -189,13 +185,17 @@ def test_named_actor_in_a_namespace(ray_impl):
 def test_detached_actor_outlives_its_handles_until_killed(ray_impl):
     Counter = make_counter(ray_impl)
     Counter.options(name="detached-one", lifetime="detached").remote(5)
-    time.sleep(0.5)
     handle = ray_impl.get_actor("detached-one")
     assert ray_impl.get(handle.get.remote()) == 5
     ray_impl.kill(handle)
-    time.sleep(0.5)
-    with pytest.raises(ValueError):
-        ray_impl.get_actor("detached-one")
+
+    def name_released():
+        try:
+            ray_impl.get_actor("detached-one")
+        except ValueError:
+            return True
+        return False
+    assert wait_until(name_released, timeout=HANG)  # a moment after kill() returns
 
 
 def test_kill_fails_calls_with_actor_died_error(ray_impl, exceptions, on_ray):
@@ -204,7 +204,7 @@ def test_kill_fails_calls_with_actor_died_error(ray_impl, exceptions, on_ray):
     ray_impl.kill(counter)
     # kill() is asynchronous in Ray: a call made right after it may still run there.  Here a
     # call made after kill() is ordered after it and always fails.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + HANG
     with pytest.raises(exceptions.RayActorError):
         while True:
             ray_impl.get(counter.increment.remote(), timeout=30)
@@ -266,8 +266,7 @@ def test_exit_actor_ends_the_actor(ray_impl, exceptions):
 
     actor = Quitter.remote()
     assert ray_impl.get(actor.ping.remote()) == 1
-    actor.quit.remote()
-    time.sleep(1.0)
+    ray_impl.wait([actor.quit.remote()], timeout=HANG)
     with pytest.raises(exceptions.RayActorError):
         ray_impl.get(actor.ping.remote(), timeout=30)
 

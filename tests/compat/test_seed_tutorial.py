@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from meeting import meet
+
 NUM_CPUS = 8  # the tutorial's parallel step runs eight tasks at once
 
 DATABASE = ["Learning", "Ray", "Flexible", "Distributed", "Python", "for", "Machine", "Learning"]
@@ -15,19 +17,16 @@ def retrieve(item, db=DATABASE):
     return item, db[item]
 
 
-def test_seed_parallel_retrieve_runs_the_eight_tasks_at_once(ray_impl):
+def test_seed_parallel_retrieve_runs_the_eight_tasks_at_once(ray_impl, tmp_path):
     @ray_impl.remote
-    def retrieve_task(item):
-        return retrieve(item)
+    def retrieve_task(item, meeting_place):
+        # Each task waits for the other seven before it retrieves: only eight tasks running at
+        # once all get past this.  (How fast they are is benchmarks/' business.)
+        return meet(meeting_place, 8), retrieve(item)
 
-    ray_impl.get([retrieve_task.remote(i) for i in range(8)])  # workers warm, as after init
-    start = time.time()
-    data = ray_impl.get([retrieve_task.remote(item) for item in range(8)])
-    elapsed = time.time() - start
-    assert [tuple(d) for d in data] == EXPECTED
-    # Sequentially this takes 2.8 s; in parallel about the slowest task, 0.7 s.  The bound is
-    # loose so that a loaded CI machine passes; benchmarks/ measures the real figure.
-    assert 0.7 <= elapsed < 2.0
+    results = ray_impl.get([retrieve_task.remote(item, str(tmp_path)) for item in range(8)])
+    assert [met for met, _ in results] == [True] * 8
+    assert [tuple(d) for _, d in results] == EXPECTED
 
 
 def test_seed_wait_loop_with_object_store_database(ray_impl):
@@ -44,7 +43,9 @@ def test_seed_wait_loop_with_object_store_database(ray_impl):
         finished, object_references = ray_impl.wait(object_references, timeout=7.0)
         all_data.extend(ray_impl.get(finished))
         rounds += 1
-    assert [tuple(d) for d in all_data] == EXPECTED
+    # Each item arrives once, in whatever order the tasks finish (on a busy machine a short
+    # task may finish after a long one); wait hands them over in more than one round.
+    assert sorted(tuple(d) for d in all_data) == EXPECTED
     assert 1 < rounds <= 8
 
 

@@ -6,8 +6,10 @@ import concurrent.futures
 import asyncio
 import time
 
+import meeting
 import numpy as np
 import pytest
+from meeting import arrive, meet, wait_for
 
 
 def test_remote_returns_object_ref_and_get_returns_value(ray_impl):
@@ -160,7 +162,7 @@ def test_wait_returns_ready_and_not_ready_in_input_order(ray_impl):
         time.sleep(seconds)
         return value
 
-    slow = sleep_then.remote(5, "slow")
+    slow = sleep_then.remote(600, "slow")  # cancelled below; never ready while the test runs
     fast = [sleep_then.remote(0, i) for i in range(3)]
     refs = [fast[2], slow, fast[0], fast[1]]
     ready, not_ready = ray_impl.wait(refs, num_returns=3, timeout=30)
@@ -239,17 +241,13 @@ def test_task_can_return_a_ref_it_created(ray_impl):
     assert ray_impl.get(inner) == "inner value"
 
 
-def test_tasks_run_in_parallel_up_to_the_cpus(ray_impl):
+def test_tasks_run_in_parallel_up_to_the_cpus(ray_impl, tmp_path):
     @ray_impl.remote
-    def sleeper():
-        time.sleep(0.5)
-        return time.monotonic()
+    def party(place):
+        return meet(place, 4)
 
-    ray_impl.get([sleeper.remote() for _ in range(4)])  # warm the workers up
-    start = time.monotonic()
-    ray_impl.get([sleeper.remote() for _ in range(4)])
-    # 4 tasks of 0.5 s on 4 CPUs: together well under the 2 s they take one after another.
-    assert time.monotonic() - start < 1.8
+    # 4 tasks on 4 CPUs all run at once: each waits for the other three and sees them come.
+    assert ray_impl.get([party.remote(str(tmp_path)) for _ in range(4)]) == [True] * 4
 
 
 def test_cancel_queued_task_never_runs(ray_impl, exceptions):
@@ -323,19 +321,22 @@ def test_runtime_context_inside_a_task(ray_impl):
     assert assigned == {"CPU": 2.0}
 
 
-def test_zero_cpu_tasks_run_while_every_cpu_is_taken(ray_impl):
+def test_zero_cpu_tasks_run_while_every_cpu_is_taken(ray_impl, tmp_path):
     @ray_impl.remote(num_cpus=4)
-    def hog():
-        time.sleep(1.5)
+    def hog(place):
+        arrive(place)  # every CPU is taken from here on
+        return wait_for(place, 2)  # ... until the zero-CPU task has run too
 
     @ray_impl.remote(num_cpus=0)
-    def light():
+    def light(place):
+        arrive(place)
         return "ran"
 
-    busy = hog.remote()
-    time.sleep(0.3)
-    assert ray_impl.get(light.remote(), timeout=1.0) == "ran"
-    ray_impl.get(busy)
+    place = str(tmp_path)
+    busy = hog.remote(place)
+    assert wait_for(place, 1), "the hog never started"
+    assert ray_impl.get(light.remote(place), timeout=meeting.DEADLINE) == "ran"
+    assert ray_impl.get(busy) is True, "the zero-CPU task ran only after the hog gave its CPUs back"
 
 
 def test_exceptions_module_has_rays_classes(exceptions):

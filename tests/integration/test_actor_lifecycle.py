@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 import jupyter_raylite as ray
-from leaks import wait_until
+from leaks import HANG, wait_until
 
 
 @ray.remote
@@ -30,7 +30,7 @@ def test_actor_without_handles_exits_after_its_queued_calls(cluster):
     del holder
     gc.collect()
     assert ray.get(last) == pid  # the queued call still ran
-    assert wait_until(lambda: _gone(pid), timeout=10)
+    assert wait_until(lambda: _gone(pid), timeout=HANG)
 
 
 def _gone(pid: int) -> bool:
@@ -59,7 +59,7 @@ def test_named_actor_survives_without_handles_until_killed(cluster):
     pid = ray.get(ray.get_actor("keeper").pid.remote())
     assert psutil.pid_exists(pid)
     ray.kill(ray.get_actor("keeper"))
-    assert wait_until(lambda: not psutil.pid_exists(pid), timeout=10)
+    assert wait_until(lambda: not psutil.pid_exists(pid), timeout=HANG)
 
 
 def test_actor_output_is_prefixed_with_the_class_name(cluster, capfd):

@@ -21,7 +21,7 @@ from traps import KINDS, PickleTrap, UnpickleTrap, fail
 import jupyter_raylite as ray
 from jupyter_raylite.exceptions import RaySystemError, WorkerCrashedError
 
-from leaks import cluster_processes, segments, wait_until
+from leaks import HANG, cluster_processes, segments, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEADLINE = 30  # seconds any row may take to give its error
@@ -117,7 +117,7 @@ def test_driver_that_dies_leaves_nothing_behind(site, kind):
             driver.kill()
             driver.wait()
     assert wait_until(lambda: not cluster_processes(cluster_id)
-                      and not segments(f"raylite_{cluster_id}_"), timeout=2), (
+                      and not segments(f"raylite_{cluster_id}_"), timeout=HANG), (
         f"left behind: {cluster_processes(cluster_id)}, {segments(f'raylite_{cluster_id}_')}")
 
 
@@ -132,7 +132,7 @@ def test_a_result_written_before_the_worker_died_is_not_left_in_shared_memory(cl
     first, second = half_done.remote()
     with pytest.raises(WorkerCrashedError):
         ray.get(first, timeout=DEADLINE)
-    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=5), segments()
+    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=HANG), segments()
 
 
 def test_a_return_value_that_fails_after_another_was_written_leaves_no_segment(cluster):
@@ -145,7 +145,7 @@ def test_a_return_value_that_fails_after_another_was_written_leaves_no_segment(c
     first, second = second_fails.remote()
     with pytest.raises(TypeError, match="the trap was sprung"):
         ray.get(first, timeout=DEADLINE)
-    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=5), segments()
+    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=HANG), segments()
 
 
 def test_an_actor_that_dies_mid_result_leaves_no_segment(cluster):
@@ -160,7 +160,7 @@ def test_an_actor_that_dies_mid_result_leaves_no_segment(cluster):
     first, _ = actor.results.remote()
     with pytest.raises(ray.exceptions.RayActorError):
         ray.get(first, timeout=DEADLINE)
-    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=5), segments()
+    assert wait_until(lambda: not segments(f"raylite_{cluster_id}_"), timeout=HANG), segments()
     ray.kill(actor)
 
 
