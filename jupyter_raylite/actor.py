@@ -10,8 +10,8 @@ actor finishes its queued calls and exits.
 from __future__ import annotations
 
 import inspect
-import sys
 
+from jupyter_raylite import dropin
 from jupyter_raylite.core import context, refs
 from jupyter_raylite.core.refs import new_id
 from jupyter_raylite.core.serialization import dumps_code
@@ -37,7 +37,7 @@ def exit_actor() -> None:
     """End the current actor from inside one of its methods; later calls raise ActorDiedError."""
     runtime = context.current_runtime(auto=False)
     if runtime is None or getattr(runtime, "actor_id", None) is None:
-        ray = sys.modules.get("ray")
+        ray = dropin.real_ray()
         if ray is not None and ray.is_initialized():  # an actor of the Ray backend
             ray.actor.exit_actor()
         raise TypeError("exit_actor() can only be called inside an actor's method.")

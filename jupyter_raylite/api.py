@@ -13,13 +13,14 @@ import math
 import numbers
 import os
 import platform
-import sys
 import warnings
 
+from jupyter_raylite import dropin
 from jupyter_raylite.core import context
 from jupyter_raylite.core.refs import ObjectRef
 from jupyter_raylite.options import ActorOptions, TaskOptions
 from jupyter_raylite.remote_function import RemoteFunction
+from jupyter_raylite.runtime_context import get_runtime_context
 
 # Keyword arguments Ray's init() accepts that configure parts this runtime does not have (a
 # dashboard, log files, a GCS, runtime environments).  They are accepted, so Ray code runs
@@ -208,15 +209,15 @@ def _auto_init() -> None:
     if _in_ray_worker():
         # A Ray task calling jupyter_raylite's API: it runs on Ray, so use Ray.
         from jupyter_raylite.backends.ray_cluster import RayClient
-        context.set_runtime(RayClient(sys.modules["ray"]))
+        context.set_runtime(RayClient(dropin.real_ray()))
         return
     init()
 
 
 def _in_ray_worker() -> bool:
     """True in a process Ray started to run tasks or actors (not in a driver)."""
-    ray = sys.modules.get("ray")
-    if ray is None or not getattr(ray, "is_initialized", lambda: False)():
+    ray = dropin.real_ray()
+    if ray is None or not ray.is_initialized():
         return False
     try:
         from ray._private import worker
@@ -430,51 +431,3 @@ def get_gpu_ids() -> list[int]:
         return runtime.ray.get_gpu_ids()
     assigned = get_runtime_context().get_assigned_resources()
     return list(range(int(assigned.get("GPU", 0))))
-
-
-class RuntimeContext:
-    """Who is running: job, node, worker and task ids, and the resources the task holds."""
-
-    def __init__(self, info: dict, job_id: str, node_id: str, namespace: str | None):
-        self._info = info
-        self._job_id = job_id
-        self._node_id = node_id
-        self.namespace = namespace
-
-    def get_job_id(self) -> str:
-        return self._job_id
-
-    def get_node_id(self) -> str:
-        return self._node_id
-
-    def get_worker_id(self) -> str:
-        return self._info["worker_id"]
-
-    def get_task_id(self) -> str | None:
-        return self._info["task_id"]
-
-    def get_task_name(self) -> str | None:
-        return self._info["task_name"]
-
-    def get_actor_id(self) -> str | None:
-        return self._info.get("actor_id")
-
-    def get_assigned_resources(self) -> dict[str, float]:
-        return dict(self._info["resources"])
-
-    @property
-    def was_current_actor_reconstructed(self) -> bool:
-        return False
-
-    def get(self) -> dict:
-        return {"job_id": self._job_id, "node_id": self._node_id,
-                "worker_id": self.get_worker_id(), "task_id": self.get_task_id(),
-                "namespace": self.namespace}
-
-
-def get_runtime_context() -> RuntimeContext:
-    runtime = context.current_runtime()
-    if _on_ray(runtime):
-        return runtime.runtime_context()
-    return RuntimeContext(runtime.runtime_info(), runtime.cluster_id, runtime.node_id,
-                          runtime.namespace_name)

@@ -97,6 +97,10 @@ def neighbour() -> None:
         return sum(block)
 
     @ray.remote
+    def size(block):
+        return len(block)
+
+    @ray.remote
     class Tally:
         def __init__(self):
             self.count = 0
@@ -111,10 +115,10 @@ def neighbour() -> None:
             tally = Tally.remote()
             until = time.monotonic() + RESTART_EVERY
             while time.monotonic() < until and not gone.is_set():
-                block = ray.put(bytes(1 << 20))  # a segment in /dev/shm
+                block = ray.put(bytes(1 << 20))  # a segment in /dev/shm, read by the task
                 squares = ray.get([square.remote(i) for i in range(20)])
-                ray.get([total.remote(squares), tally.add.remote(len(squares))])
-                del block
+                ray.get([total.remote(squares), tally.add.remote(len(squares)),
+                         size.remote(block)])
         finally:
             ray.shutdown()
 

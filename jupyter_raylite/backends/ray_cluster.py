@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from jupyter_raylite import exceptions
+from jupyter_raylite.core import refs
 from jupyter_raylite.core.events import EventLog, cell_of, summarize_arguments
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours its error headers
@@ -28,6 +29,13 @@ INSTALL_HINT = ("The Ray backend needs the ray package: pip install 'jupyter-ray
 
 
 def import_ray():
+    from jupyter_raylite import dropin
+    if dropin.active():
+        raise RuntimeError(
+            "The Ray backend needs the real Ray, but the drop-in is on in this process "
+            "('import ray' gives jupyter_raylite: as_ray(), python -m jupyter_raylite or "
+            f"{dropin.ENV_VARIABLE}=1). Run the program without the drop-in and with "
+            "'import jupyter_raylite as ray' to use init(address=...) or backend='ray'.")
     try:
         import ray
     except ImportError as exc:
@@ -78,6 +86,7 @@ class RayClient:
 
     def __init__(self, ray):
         self.ray = ray
+        refs.recognize_ref_type(ray.ObjectRef)  # isinstance(ref, jupyter_raylite.ObjectRef)
         self.events = EventLog()
         self._functions: dict = {}  # (function id, options) -> Ray remote function
         self._classes: dict = {}  # (class id, options) -> Ray actor class

@@ -19,7 +19,6 @@ import concurrent.futures
 import contextlib
 import itertools
 import os
-import sys
 import threading
 from collections import deque
 from typing import Callable
@@ -139,12 +138,21 @@ class _ObjectRefType(type):
     too, so code written against ``ray.ObjectRef`` runs unchanged.  (An exact type match never
     reaches this method: the local runtime's checks stay as fast as they were.)"""
 
+    # Ref types of another runtime that count as ours: Ray's, once the Ray backend runs.  A
+    # registry rather than a look at sys.modules["ray"], which may be this very module's
+    # package under the drop-in (that look recursed forever).
+    foreign: tuple[type, ...] = ()
+
     def __instancecheck__(cls, value) -> bool:
         if type.__instancecheck__(cls, value):
             return True
-        ray = sys.modules.get("ray")
-        ray_ref = getattr(ray, "ObjectRef", None) if ray is not None else None
-        return ray_ref is not None and isinstance(value, ray_ref)
+        return bool(_ObjectRefType.foreign) and isinstance(value, _ObjectRefType.foreign)
+
+
+def recognize_ref_type(ref_type: type) -> None:
+    """Let ``isinstance(x, ObjectRef)`` hold for another runtime's refs (Ray's)."""
+    if ref_type is not ObjectRef and ref_type not in _ObjectRefType.foreign:
+        _ObjectRefType.foreign += (ref_type,)
 
 
 class ObjectRef(metaclass=_ObjectRefType):

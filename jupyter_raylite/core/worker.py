@@ -39,6 +39,7 @@ import traceback
 from collections import deque
 from multiprocessing.connection import Connection
 
+from jupyter_raylite import dropin
 from jupyter_raylite.core import context, object_store, protocol, refs
 from jupyter_raylite.core.client import ClusterClient
 from jupyter_raylite.core.serialization import Payload, deserialize, serialize
@@ -474,6 +475,9 @@ def _error_payload(name: str, exc: BaseException) -> Payload:
 
 def main(conn_fd: int, cluster_id: str, worker_id: str) -> int:
     refs.reset_id_prefix()
+    # A task that imports ray runs on the cluster that runs it: never on a real Ray that
+    # happens to be installed (dropin.py).
+    dropin.install()
     conn = Connection(conn_fd)
     client = WorkerClient(conn, cluster_id, worker_id)
     context.set_runtime(client)

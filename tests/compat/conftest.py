@@ -13,10 +13,17 @@ import pytest
 
 import meeting
 
-IMPLEMENTATIONS = ["raylite"]
-if importlib.util.find_spec("ray") is not None:
-    # Ray itself, and jupyter_raylite's API on a Ray cluster (the scale-out backend).
-    IMPLEMENTATIONS += ["ray", "raylite-on-ray"]
+from jupyter_raylite import dropin
+
+if dropin.active():
+    # Run through the drop-in runner (python -m jupyter_raylite -m pytest tests/compat):
+    # `import ray` is jupyter_raylite, and the tests run on it under Ray's name.
+    IMPLEMENTATIONS = ["dropin"]
+else:
+    IMPLEMENTATIONS = ["raylite"]
+    if importlib.util.find_spec("ray") is not None:
+        # Ray itself, and jupyter_raylite's API on a Ray cluster (the scale-out backend).
+        IMPLEMENTATIONS += ["ray", "raylite-on-ray"]
 
 NUM_CPUS = 4
 
@@ -27,6 +34,11 @@ def ray_impl(request):
     if request.param == "raylite":
         import jupyter_raylite as impl
         impl.init(num_cpus=num_cpus)
+    elif request.param == "dropin":
+        import ray as impl
+        assert impl.__name__ == "jupyter_raylite", "the drop-in gave the real Ray"
+        impl.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                  configure_logging=False)
     elif request.param == "raylite-on-ray":
         import ray
 
@@ -59,4 +71,4 @@ def exceptions(ray_impl):
 def on_ray(ray_impl, request) -> bool:
     """Whether Ray runs the work (Ray itself, or jupyter_raylite's Ray backend): where the
     two runtimes are allowed to differ (Ray's asynchronous kill, for one), tests ask this."""
-    return request.node.callspec.params["ray_impl"] != "raylite"
+    return request.node.callspec.params["ray_impl"] not in ("raylite", "dropin")

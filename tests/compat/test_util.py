@@ -7,13 +7,21 @@ import time
 
 import pytest
 
+from jupyter_raylite import dropin
+
+
+def import_name(ray_impl) -> str:
+    """The name a program imports the implementation by: ``ray`` for Ray and under the
+    drop-in (so that ``ray.util.queue`` goes through it), else ``jupyter_raylite``."""
+    return "ray" if ray_impl.__name__ == "ray" or dropin.active() else ray_impl.__name__
+
 
 def util_of(ray_impl):
-    return importlib.import_module(f"{ray_impl.__name__}.util")
+    return importlib.import_module(f"{import_name(ray_impl)}.util")
 
 
 def queue_module(ray_impl):
-    return importlib.import_module(f"{ray_impl.__name__}.util.queue")
+    return importlib.import_module(f"{import_name(ray_impl)}.util.queue")
 
 
 def make_pool(ray_impl, size=2):

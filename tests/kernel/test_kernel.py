@@ -15,8 +15,8 @@ from leaks import HANG, cluster_processes, segments, wait_until
 
 
 class Kernel:
-    def __init__(self):
-        self.manager, self.client = start_new_kernel(kernel_name="python3")
+    def __init__(self, kernel_name: str = "python3"):
+        self.manager, self.client = start_new_kernel(kernel_name=kernel_name)
         self.messages: list[dict] = []
 
     def execute(self, code: str, timeout: float = 60) -> dict:
@@ -158,7 +158,7 @@ def test_kernel_many_tasks_printing_lose_and_duplicate_nothing(kernel):
         "    for j in range(20):\n"
         "        print(f'task {i} line {j}')\n"
         "ray.get([shout.remote(i) for i in range(20)])\n")
-    text = kernel.wait_for_output(cell["msg_id"], lambda text: text.count("task ") >= 400)
+    kernel.wait_for_output(cell["msg_id"], lambda text: text.count("task ") >= 400)
     # Wait a little more for lines that should not come (duplicates).
     kernel.drain(timeout=1)
     lines = [l for l in kernel.stream_text(cell["msg_id"]).splitlines() if "task " in l]
@@ -375,3 +375,42 @@ def test_kernel_widget_magics_display_live_views(kernel, tmp_path):
                          "print(values)")
     assert "[0, 1, 2]" in kernel.stream_text(bar["msg_id"])
     assert "application/vnd.jupyter.widget-view+json" in _displayed(kernel, bar["msg_id"])[0]
+
+
+NOTEBOOK_WRITTEN_FOR_RAY = (
+    "import ray\n"
+    "@ray.remote\n"
+    "def hello(name):\n"
+    "    import ray\n"
+    "    print(f'hello {name} from', ray.__name__)\n"
+    "    return name.upper()\n"
+    "print(ray.get(hello.remote('notebook')))\n")
+
+
+def test_kernel_as_ray_after_load_ext_runs_a_notebook_written_for_ray(kernel):
+    kernel.execute("ray.as_ray()")  # the fixture loaded the extension
+    cell = kernel.execute(NOTEBOOK_WRITTEN_FOR_RAY)
+    text = kernel.wait_for_output(cell["msg_id"], lambda text: "hello notebook" in text)
+    assert "NOTEBOOK" in text
+    assert re.search(r"\(hello pid=\d+\) hello notebook from jupyter_raylite", text)
+    assert kernel.value("'ray._raylet' in __import__('sys').modules") == "False"
+
+
+def test_kernel_installed_for_ray_runs_a_notebook_written_for_ray(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, "-m", "jupyter_raylite", "--install-kernel", "--prefix",
+                    str(tmp_path)], check=True, capture_output=True, timeout=HANG)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    k = Kernel(kernel_name="ray-on-raylite")
+    try:
+        cell = k.execute(NOTEBOOK_WRITTEN_FOR_RAY)
+        text = k.wait_for_output(cell["msg_id"], lambda text: "hello notebook" in text)
+        assert "NOTEBOOK" in text
+        assert re.search(r"\(hello pid=\d+\) hello notebook from jupyter_raylite", text)
+        status = k.execute("%raylite status")  # the extension is loaded
+        assert "jupyter_raylite cluster" in k.stream_text(status["msg_id"])
+        kernel_pid = int(k.value("__import__('os').getpid()"))
+    finally:
+        k.stop()
+    assert wait_until(lambda: kernel_clusters_gone(kernel_pid), timeout=HANG)

@@ -7,8 +7,10 @@ PUBLIC = {
     "ObjectRef", "actor", "available_resources", "cancel", "cluster_resources", "exceptions",
     "get", "get_actor", "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill",
     "method", "nodes", "put", "remote", "shutdown", "timeline", "wait",
-    # ours: the notebook views
-    "inspector", "meters", "progress", "task_graph",
+    # Ray's modules, reachable as attributes after `import ray`, as in Ray
+    "remote_function", "runtime_context", "util",
+    # ours: the notebook views, and the drop-in
+    "inspector", "meters", "progress", "task_graph", "as_ray",
 }
 
 
