@@ -8,6 +8,7 @@ work.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import numbers
@@ -260,18 +261,30 @@ def remote(*args, **kwargs):
     """Make a function a remote function (a task); ``@remote`` or ``@remote(num_cpus=2, ...)``."""
     if len(args) == 1 and not kwargs and callable(args[0]):
         return _make_remote(args[0], {})
-    if args:
-        raise TypeError(
-            "The @remote decorator must be applied either with no arguments and no "
-            "parentheses, for example '@remote', or with keyword arguments only, for example "
-            "'@remote(num_returns=2, num_cpus=1)'.")
+    if args or not kwargs:
+        # AssertionError, as Ray raises here, so that code catching Ray's error catches ours.
+        raise AssertionError(
+            "The @ray.remote decorator must be applied either with no arguments and no "
+            "parentheses, for example '@ray.remote', or with keyword options only, for "
+            "example '@ray.remote(num_returns=2, num_cpus=1)'. Options: "
+            f"{', '.join(_remote_option_names())}.")
 
     def decorate(function_or_class):
         return _make_remote(function_or_class, kwargs)
     return decorate
 
 
+def _remote_option_names() -> list[str]:
+    return sorted({f.name for f in dataclasses.fields(TaskOptions)}
+                  | {f.name for f in dataclasses.fields(ActorOptions)})
+
+
 def _make_remote(function_or_class, options: TaskOptions | dict):
+    if inspect.iscoroutinefunction(function_or_class):
+        raise ValueError(
+            f"'async def' should not be used for remote tasks ({function_or_class.__name__}). "
+            "Make it a plain function that runs the coroutine with asyncio.run(...), or make "
+            "it a method of an actor class: actors may have async methods.")
     if inspect.isclass(function_or_class):
         from jupyter_raylite.actor import ActorClass
         actor_options = ActorOptions.from_kwargs(**(options if isinstance(options, dict) else {}))
@@ -289,7 +302,8 @@ def get(object_refs, *, timeout: float | None = None):
     Raises the task's exception (a RayTaskError that is also an instance of the original
     type), or GetTimeoutError after ``timeout`` seconds.
     """
-    _check_timeout(timeout)
+    # ValueError for a timeout of the wrong type too, as Ray's get() raises.
+    _check_timeout(timeout, "get", wrong_type=ValueError)
     runtime = context.current_runtime()
     single = _is_ref(object_refs, runtime)
     refs = [object_refs] if single else object_refs
@@ -301,14 +315,21 @@ def get(object_refs, *, timeout: float | None = None):
         if not _is_ref(ref, runtime):
             raise TypeError(
                 f"Attempting to call `get` on the value {ref!r:.80}, which is not an ObjectRef. "
-                "Pass the ObjectRefs returned by .remote() or put().")
+                "Pass only the ObjectRefs returned by .remote() or put() (a value that is "
+                "already at hand needs no get).")
     values = runtime.get(refs, timeout)
     return values[0] if single else values
 
 
 def put(value, *, _owner=None) -> ObjectRef:
     """Store a value in the object store; returns an ObjectRef to it (Ray's ``ray.put``)."""
-    return context.current_runtime().put(value)
+    runtime = context.current_runtime()
+    if _is_ref(value, runtime):
+        raise TypeError(
+            "Calling 'put' on an ObjectRef is not allowed: its value is already in the object "
+            "store. Pass the ObjectRef itself where the value is needed, or wrap it in a list "
+            "(put([ref])) to store a reference to it.")
+    return runtime.put(value)
 
 
 def wait(object_refs, *, num_returns: int = 1, timeout: float | None = None,
@@ -321,29 +342,55 @@ def wait(object_refs, *, num_returns: int = 1, timeout: float | None = None,
             "wait() expected a list of ray.ObjectRef, got a single ray.ObjectRef "
             f"{object_refs}; wrap it in a list.")
     if not isinstance(object_refs, list):
-        raise TypeError(f"wait() expected a list of ray.ObjectRef, got {type(object_refs)}")
-    _check_timeout(timeout, "The 'timeout' argument must be nonnegative.")
+        raise TypeError(
+            f"wait() expected a list of ray.ObjectRef, got {type(object_refs)}; pass a list "
+            "(list(refs) turns a tuple or set into one).")
+    _check_timeout(timeout, "wait", wrong_type=TypeError)  # Ray's types: TypeError, ValueError
+    # fetch_local is accepted as Ray accepts it (any value): objects are always local here.
     for ref in object_refs:
         if not _is_ref(ref, runtime):
             raise TypeError(
-                f"wait() expected a list of ray.ObjectRef, got list containing {type(ref)}")
+                f"wait() expected a list of ray.ObjectRef, got list containing {type(ref)}; "
+                "pass only the ObjectRefs returned by .remote() or put().")
     if not object_refs:
         return [], []
     if len(object_refs) != len(set(object_refs)):
-        raise ValueError("Wait requires a list of unique object refs.")
-    if isinstance(num_returns, bool) or not isinstance(num_returns, int) or num_returns <= 0:
-        raise ValueError(f"Invalid number of objects to return {num_returns}.")
-    if num_returns > len(object_refs):
         raise ValueError(
-            "num_returns cannot be greater than the number of objects provided to ray.wait.")
+            "Wait requires a list of unique object refs, and some appear more than once; "
+            "remove the duplicates (list(dict.fromkeys(refs)) keeps their order).")
+    _check_num_returns(num_returns, len(object_refs))
     return runtime.wait(object_refs, num_returns, timeout)
 
 
-def _check_timeout(timeout, message: str = "'timeout' must be a non-negative number") -> None:
+def _check_num_returns(num_returns, num_refs: int) -> None:
+    if isinstance(num_returns, bool) or not isinstance(num_returns, numbers.Real):
+        raise TypeError(
+            f"num_returns must be an int, got {type(num_returns).__name__} {num_returns!r}.")
+    if num_returns <= 0:
+        raise ValueError(
+            f"Invalid number of objects to return {num_returns}: num_returns must be at "
+            "least 1.")
+    if num_returns > num_refs:
+        raise ValueError(
+            f"num_returns cannot be greater than the number of objects provided to ray.wait "
+            f"({num_returns} > {num_refs}); lower num_returns, or pass more refs.")
+    if not isinstance(num_returns, numbers.Integral):
+        raise ValueError(f"num_returns must be a whole number, got {num_returns!r}.")
+
+
+def _check_timeout(timeout, call: str, wrong_type: type[Exception]) -> None:
+    """None (no limit) or a number of seconds >= 0; a timeout of another type raises
+    ``wrong_type``, the type Ray's call of the same name raises."""
     if timeout is None:
         return
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout < 0:
-        raise ValueError(f"{message} Received {timeout!r}.")
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise wrong_type(
+            f"The 'timeout' argument of {call}() must be None (no limit) or a number of "
+            f"seconds, got {type(timeout).__name__} {timeout!r}.")
+    if not timeout >= 0:  # also NaN
+        raise ValueError(
+            f"The 'timeout' argument must be nonnegative. Received {timeout!r}; pass 0 to "
+            "check without waiting, or None to wait without a limit.")
 
 
 def cancel(ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 _PLACEMENT_OPTIONS = frozenset({
     "scheduling_strategy", "runtime_env", "placement_group", "placement_group_bundle_index",
     "placement_group_capture_child_tasks", "accelerator_type", "label_selector",
-    "enable_task_events", "_metadata", "concurrency_groups", "object_store_memory", "_labels",
+    "enable_task_events", "_metadata", "object_store_memory", "_labels",
 })
 ACCEPTED_AND_IGNORED_TASK_OPTIONS = _PLACEMENT_OPTIONS | {"fallback_strategy", "tensor_transport"}
 
@@ -153,6 +153,9 @@ class ActorOptions:
     namespace: str | None = None
     lifetime: str | None = None
     get_if_exists: bool = False
+    # Named pools of their own for the methods that name them (@method(concurrency_group=));
+    # set only where the class is declared, as in Ray.
+    concurrency_groups: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_kwargs(cls, base: "ActorOptions | None" = None, **kwargs: Any) -> "ActorOptions":
@@ -167,6 +170,12 @@ class ActorOptions:
     @property
     def detached(self) -> bool:
         return self.lifetime == "detached"
+
+    def concurrency(self, is_async: bool) -> int:
+        """How many calls of the default group run at once (Ray's defaults if not set)."""
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        return ASYNC_ACTOR_DEFAULT_CONCURRENCY if is_async else 1
 
 
 def _check_actor(key: str, value: Any) -> Any:
@@ -194,4 +203,23 @@ def _check_actor(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise TypeError(f"get_if_exists must be a bool, got {value!r}.")
         return value
+    if key == "concurrency_groups":
+        return _concurrency_groups(value)
     raise AssertionError(f"unhandled actor option {key}")  # every field has a branch
+
+
+def _concurrency_groups(value: Any) -> tuple[tuple[str, int], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise TypeError(
+            "concurrency_groups must be a dict of group name to its number of threads (or "
+            f"concurrent coroutines), e.g. {{'io': 2}}; got {type(value).__name__}.")
+    for name, size in value.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"concurrency group names must be non-empty strings, got {name!r}.")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(
+                f"concurrency_groups[{name!r}] must be a positive int (how many calls of the "
+                f"group run at once), got {size!r}.")
+    return tuple(value.items())

@@ -226,7 +226,9 @@ def _actor_options(options) -> dict:
     chosen = {"max_restarts": options.max_restarts, "max_task_retries": options.max_task_retries}
     for key in ("num_cpus", "num_gpus", "max_concurrency", "name", "namespace", "lifetime"):
         value = getattr(options, key)
-        if value is not None:  # (num_cpus=0 means something: schedulable anywhere)
+        # num_cpus=0 means something (schedulable anywhere); num_gpus=0 only makes Ray give
+        # a default actor a CPU for its whole life, so it is left out.
+        if value is not None and not (key == "num_gpus" and value == 0):
             chosen[key] = value
     if options.memory:
         chosen["memory"] = options.memory
@@ -234,6 +236,8 @@ def _actor_options(options) -> dict:
         chosen["resources"] = dict(options.resources)
     if options.get_if_exists:
         chosen["get_if_exists"] = True
+    if options.concurrency_groups:
+        chosen["concurrency_groups"] = dict(options.concurrency_groups)
     return chosen
 
 

@@ -3,6 +3,8 @@
     create_actor ──> PENDING (waits for its constructor's arguments and its resources)
                        └─ fork a dedicated worker ─> "actor_init" ─> ALIVE
     ALIVE ── calls leave the queue in submission order, pipelined to the actor's process
+          ── a call raises what its method's retry_exceptions covers ─> queued again, at the
+                             back, up to max_task_retries (the method's own, else the actor's)
           ── process dies ─> restarts left? back to PENDING (a new process runs __init__
                              again; in-flight calls are retried up to max_task_retries) : DEAD
     DEAD  ── every queued and later call fails with ActorDiedError naming the cause
@@ -25,7 +27,6 @@ from jupyter_raylite.core.events import cell_of
 from jupyter_raylite.core.serialization import Payload, serialize
 from jupyter_raylite.core.task_spec import ActorCallSpec, ActorSpec
 from jupyter_raylite.exceptions import ActorDiedError
-from jupyter_raylite.options import ASYNC_ACTOR_DEFAULT_CONCURRENCY
 
 PENDING, ALIVE, DEAD = "pending", "alive", "dead"
 
@@ -159,7 +160,8 @@ class ActorSupervisor:
         blob = self.classes[spec.class_id]
         deps = [self.objects.payload(oid) for oid in spec.dependencies]
         self.head.send(handle, ("actor_init", spec.actor_id, spec.class_name, blob, spec.args,
-                                deps, spec.options.max_concurrency, spec.is_async))
+                                deps, spec.options.max_concurrency, spec.is_async,
+                                spec.options.concurrency_groups))
 
     def on_init_done(self, record: ActorRecord, error_text: str | None) -> None:
         if error_text is not None:
@@ -197,7 +199,11 @@ class ActorSupervisor:
         if record.state == DEAD:
             self._fail_call(spec, record.death_cause)
             return
-        record.queue.append((spec, record.spec.options.max_task_retries))
+        retries = record.spec.options.max_task_retries
+        method = record.spec.methods.get(spec.method)
+        if method is not None and method.max_task_retries is not None:
+            retries = method.max_task_retries  # the method's own (@method), as in Ray
+        record.queue.append((spec, retries))
         self.pump(record)
 
     def pump(self, record: ActorRecord) -> None:
@@ -235,8 +241,10 @@ class ActorSupervisor:
     def _mark_running(self, record: ActorRecord) -> None:
         """Calls are pipelined to the actor's process; the first ones its concurrency allows
         run, the others wait there in order."""
-        concurrency = record.spec.options.max_concurrency or (
-            ASYNC_ACTOR_DEFAULT_CONCURRENCY if record.spec.is_async else 1)
+        # (Concurrency groups are counted as one pool: this only decides what observers show.)
+        options = record.spec.options
+        concurrency = options.concurrency(record.spec.is_async) + sum(
+            size for _, size in options.concurrency_groups)
         handle = self.head.workers.get(record.worker_id)
         while record.waiting and len(record.running) < concurrency:
             task_id = record.waiting.popleft()
@@ -249,20 +257,36 @@ class ActorSupervisor:
                      cause_types=(), started=None, ended=None) -> None:
         entry = record.in_flight.pop(task_id, None)
         record.running.discard(task_id)
+        retried = False
         if entry is not None:
-            from jupyter_raylite.core.head import error_type
-            self._complete(entry[0], payloads, "finished" if status == "ok" else "failed",
-                           error_type(cause_types),
-                           (started, ended) if started is not None else None, handle.pid)
+            spec, retries = entry
+            ran = (started, ended) if started is not None else None
+            if status == "error" and retries != 0 and _retries_on(record, spec, cause_types):
+                # As in Ray, the retry goes behind the calls queued meanwhile.
+                record.queue.append((spec, retries - 1 if retries > 0 else retries))
+                self.head.events.state(time.time(), task_id, "queued", handle.pid, "retry", ran)
+                retried = True
+            else:
+                from jupyter_raylite.core.head import error_type
+                self._complete(spec, payloads, "finished" if status == "ok" else "failed",
+                               error_type(cause_types), ran, handle.pid)
             self._mark_running(record)
         if not record.in_flight:
             # Refs received in get replies were announced by the actor before this message.
             self.head.release_transit(handle)
+        if retried:
+            self.pump(record)
         self._maybe_retire(record)
 
     def cancel(self, task_id: str) -> bool:
-        """Cancel a call still queued at the head (running calls of sync actors run on)."""
+        """Cancel a call still queued at the head, or one an async actor runs (running calls
+        of sync actors run on, as in Ray)."""
         for record in self.actors.values():
+            if task_id in record.in_flight and record.spec.is_async:
+                handle = self.head.workers.get(record.worker_id)
+                if handle is not None:
+                    self.head.send(handle, ("cancel_call", task_id))
+                return True
             for item in record.queue:
                 if item[0].task_id == task_id:
                     record.queue.remove(item)
@@ -300,6 +324,10 @@ class ActorSupervisor:
             return
         if no_restart:
             record.no_restart = True
+        elif record.restarts_left != 0 and record.state == ALIVE:
+            # It will restart: calls made from now on wait for the new process instead of
+            # reaching the one being killed.
+            record.state = PENDING
         record.death_cause = "it was killed by ray.kill()"
         if record.worker_id is None:
             self._mark_dead(record)
@@ -359,7 +387,8 @@ class ActorSupervisor:
             record.running.clear()
             record.waiting.clear()
             self._emit(record, "restarting", record.death_cause)
-            record.state, record.death_cause = PENDING, None
+            # A kill(no_restart=False) is done once the process is gone: the new one lives.
+            record.state, record.death_cause, record.kill_requested = PENDING, None, False
             self.try_start(record)
             return
         self._mark_dead(record)
@@ -388,6 +417,11 @@ class ActorSupervisor:
             self.objects.pin([spec.actor_id], -1)
 
     # -- lookups ------------------------------------------------------------------------------
+    def named(self) -> list[tuple[str, str]]:
+        """(namespace, name) of every named actor that is not dead."""
+        return sorted(key for key, actor_id in self.names.items()
+                      if self.actors[actor_id].state != DEAD)
+
     def lookup(self, name: str, namespace: str) -> tuple | None:
         actor_id = self.names.get((namespace, name))
         record = self.actors.get(actor_id) if actor_id else None
@@ -396,3 +430,11 @@ class ActorSupervisor:
         spec = record.spec
         return (actor_id, spec.class_name, spec.methods, spec.is_async)
 
+
+def _retries_on(record: ActorRecord, spec: ActorCallSpec, cause_types) -> bool:
+    """Whether the method's retry_exceptions (@method) covers the error its call raised."""
+    method = record.spec.methods.get(spec.method)
+    retry = method.retry_exceptions if method is not None else False
+    if isinstance(retry, bool):
+        return retry
+    return not set(retry).isdisjoint(cause_types)  # by class name, as for tasks

@@ -15,7 +15,7 @@ import time
 
 from jupyter_raylite.core import object_store
 from jupyter_raylite.core.events import summarize_arguments
-from jupyter_raylite.core.refs import ObjectRef, new_id
+from jupyter_raylite.core.refs import ObjectRef, new_id, return_object_ids
 from jupyter_raylite.core.serialization import Payload, deserialize, serialize
 from jupyter_raylite.core.task_spec import (
     ActorCallSpec, ActorSpec, TaskSpec, build_arguments, build_task_spec,
@@ -141,7 +141,7 @@ class ClusterClient:
         name = f"{class_name}.{method}"
         task_id = new_id("t")
         payload, dependencies = build_arguments(name, args, kwargs, self.segment_for, task_id)
-        return_ids = tuple(f"{task_id}r{i}" for i in range(options.num_returns))
+        return_ids = return_object_ids(task_id, options.num_returns)
         with self._discarding_on_failure(payload):
             self._submit_call(ActorCallSpec(task_id, actor_id, name, method, payload,
                                             dependencies, return_ids, self.current_task_id,

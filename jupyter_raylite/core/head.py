@@ -618,6 +618,8 @@ class Head:
             self.send(handle, ("reply", message[1], result))
         elif kind == "get_actor":
             self.send(handle, ("reply", message[1], self.actors.lookup(*message[2:])))
+        elif kind == "named_actors":
+            self.send(handle, ("reply", message[1], self.actors.named()))
         elif kind == "kill_actor":
             self.actors.kill(*message[1:])
         else:

@@ -14,7 +14,7 @@ from collections import deque
 
 from jupyter_raylite.core import refs
 from jupyter_raylite.core.client import ClusterClient, check_feasible
-from jupyter_raylite.core.refs import ObjectRef, new_id
+from jupyter_raylite.core.refs import ObjectRef, new_id, return_object_ids
 from jupyter_raylite.core.serialization import Payload, serialize
 from jupyter_raylite.exceptions import RayTaskError
 
@@ -39,7 +39,7 @@ class LocalModeClient(ClusterClient):
         name = options.name or remote_function.function_name
         check_feasible(options, self.total, name)
         task_id = new_id("t")
-        return_ids = [f"{task_id}r{i}" for i in range(options.num_returns)]
+        return_ids = return_object_ids(task_id, options.num_returns)
         payloads = self._run(remote_function, name, args, kwargs, len(return_ids))
         self._objects.update(zip(return_ids, payloads))
         return [ObjectRef(oid, name) for oid in return_ids]
@@ -86,8 +86,9 @@ class LocalModeClient(ClusterClient):
         return dict(self.total)
 
     def runtime_info(self) -> dict:
-        return {"task_id": None, "worker_id": "driver", "task_name": self._task_name,
-                "actor_id": None, "resources": {}}
+        # Tasks run in the driver itself: it stays the driver, which knows the task's name.
+        return {"in_worker": False, "task_id": None, "task_name": self._task_name,
+                "actor_id": None, "worker_id": refs.DRIVER_WORKER_ID_HEX, "resources": {}}
 
     def shutdown(self) -> None:
         self._objects.clear()

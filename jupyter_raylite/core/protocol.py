@@ -6,8 +6,9 @@ The first item of each tuple names the message:
     head -> worker   ("run", task_id, function_id, function_blob | None, name, args, deps,
                       return_ids, demand)
                      ("actor_init", actor_id, class_name, class_blob, args, deps,
-                      max_concurrency, is_async)
+                      max_concurrency, is_async, concurrency_groups)
                      ("call", task_id, method, name, args, deps, return_ids)
+                     ("cancel_call", task_id)   ray.cancel() of an async actor's call
                      ("reply", request_id, result)          answer to get / wait / lookups
                      ("exit",)
     worker -> head   ("ready", pid)
@@ -23,7 +24,7 @@ The first item of each tuple names the message:
                      ("resources", request_id)
                      ("create_actor", ActorSpec)  ("create_named_actor", request_id, ActorSpec)
                      ("actor_call", ActorCallSpec)  ("kill_actor", actor_id, no_restart)
-                     ("get_actor", request_id, name, namespace)
+                     ("get_actor", request_id, name, namespace)  ("named_actors", request_id)
                      ("actor_ready",)  ("actor_init_failed", payload, text)  ("actor_exit",)
 """
 

@@ -1,4 +1,8 @@
-"""ObjectRef, and the per-process reference count that tells the head when an object is free.
+"""ObjectRef, the ids of the cluster, and the per-process reference count that tells the head
+when an object is free.
+
+Ids are hexadecimal strings with Ray's layouts and lengths (see ``new_id``): the id the runtime
+names an object by is the ``hex()`` Ray would show, so nothing translates between the two.
 
 Every process (driver or worker) counts the live ``ObjectRef`` instances per object id.  Only the
 edges matter to the head: when a process's count for an id goes 0 -> 1 it reports ``hold``, when
@@ -20,22 +24,183 @@ import contextlib
 import itertools
 import os
 import threading
+import warnings
 from collections import deque
 from typing import Callable
 
+from jupyter_raylite.core import context
+
 _PROCESS_PREFIX = os.urandom(6).hex()
-_counter = itertools.count()
+_counter = itertools.count(1)
+_SCRAMBLE = 0x9E3779B97F  # odd
+
+# A local cluster runs one job, the driver's, numbered as Ray numbers a cluster's first driver.
+JOB_ID_HEX = "01000000"
+# Ray's worker id of that driver.
+DRIVER_WORKER_ID_HEX = JOB_ID_HEX + "f" * 48
+
+# Ids are hexadecimal and as long as Ray's, so that ``ObjectRef.hex()`` is both Ray's face of a
+# ref and the name the runtime (messages, the object directory, segment names) knows it by:
+#
+#   task    e<unique>ff..ff<job>              24 bytes, as Ray's TaskID
+#   object  <task id><index, 4 bytes LE>      28 bytes, as Ray's ObjectID; return i of a task
+#           has index i + 1, as in Ray; a put object is b<unique>ff..ff<job> + index 0
+#   actor   a<unique>f<job>                   16 bytes, as Ray's ActorID
+#   function f<unique>, actor class c<unique> (never shown)
+#
+# <unique> is a counter, scrambled so that ids differ in their first digits as Ray's do (shown
+# shortened), then the process prefix: 22 digits.  The first digit names the kind, and the
+# object directory relies on it: an actor's id starts with "a", nothing else does.
+_LAYOUTS = {
+    "t": ("e", "f" * 17 + JOB_ID_HEX),
+    "p": ("b", "f" * 17 + JOB_ID_HEX + "00000000"),
+    "a": ("a", "f" + JOB_ID_HEX),
+    "f": ("f", ""),
+    "c": ("c", ""),
+}
+_TASK_ID_LENGTH = 48
+_OBJECT_ID_SIZE = 28
+_NIL_OBJECT_ID = "f" * (2 * _OBJECT_ID_SIZE)
+# The index part of the first return ids, ready-made (most tasks return one value).
+_RETURN_INDEXES = tuple((i + 1).to_bytes(4, "little").hex() for i in range(16))
 
 
-def new_id(kind: str = "o") -> str:
-    """A cluster-unique id: a random prefix per process, then a counter (cheap and ordered)."""
-    return f"{kind}{_PROCESS_PREFIX}{next(_counter):010x}"
+def new_id(kind: str) -> str:
+    """A cluster-unique id of a kind in ``_LAYOUTS`` ("t" task, "p" put object, "a" actor,
+    "f" function, "c" actor class): a counter and a random prefix per process (cheap)."""
+    digit, tail = _LAYOUTS.get(kind, ("0", ""))
+    # Times an odd number modulo 2**40: a bijection, so scrambled counts stay unique.
+    scrambled = next(_counter) * _SCRAMBLE & 0xFF_FFFF_FFFF
+    return f"{digit}{scrambled:010x}{_PROCESS_PREFIX}{tail}"
+
+
+def return_object_ids(task_id: str, count: int) -> tuple[str, ...]:
+    """The object ids of a task's ``count`` return values (Ray's: the task id, then i + 1)."""
+    if count <= len(_RETURN_INDEXES):
+        return tuple([task_id + index for index in _RETURN_INDEXES[:count]])
+    return tuple(task_id + (i + 1).to_bytes(4, "little").hex() for i in range(count))
+
+
+def worker_id_hex(worker_id: str) -> str:
+    """A worker process's id as Ray shows one: 28 bytes of hex (our ids are short names)."""
+    return worker_id.encode().hex().ljust(56, "f")
 
 
 def reset_id_prefix() -> None:
     """Give this process a fresh id prefix (called in a worker right after fork)."""
     global _PROCESS_PREFIX
     _PROCESS_PREFIX = os.urandom(6).hex()
+
+
+def _checked_hex(binary: bytes, size: int, kind: str) -> str:
+    if type(binary) is not bytes:
+        raise TypeError(f"Unsupported type: {type(binary)}, expected bytes: a {kind} is built "
+                        f"from the .binary() of another one.")
+    if len(binary) != size:
+        raise ValueError(f"ID string needs to have length {size}, got {len(binary)}: a {kind} "
+                         f"is {size} bytes, such as the .binary() of another one.")
+    return binary.hex()
+
+
+def _bytes_of_hex(hex_id: str, kind: str) -> bytes:
+    try:
+        return bytes.fromhex(hex_id)
+    except (TypeError, ValueError):
+        raise ValueError(f"{hex_id!r:.80} is not the hex() of a {kind}.") from None
+
+
+class BaseID:
+    """Ray's id types (JobID, TaskID, ActorID, ...): a fixed number of bytes, shown as hex.
+
+    Built from bytes as Ray's are (``TaskID(b)``, ``from_binary``, ``from_hex``, ``nil()``);
+    the runtime makes them from its own hex ids with ``_of``, which neither checks nor copies.
+    """
+
+    __slots__ = ("_hex",)
+    _size = 0
+
+    def __init__(self, binary: bytes):
+        self._hex = _checked_hex(binary, self._size, type(self).__name__)
+
+    @classmethod
+    def _of(cls, id_hex: str):
+        new = cls.__new__(cls)
+        new._hex = id_hex
+        return new
+
+    @classmethod
+    def from_binary(cls, binary: bytes):
+        return cls(binary)
+
+    @classmethod
+    def from_hex(cls, hex_id: str):
+        return cls(_bytes_of_hex(hex_id, cls.__name__))
+
+    @classmethod
+    def nil(cls):
+        return cls._of("f" * (2 * cls._size))
+
+    @classmethod
+    def size(cls) -> int:
+        return cls._size
+
+    def hex(self) -> str:
+        return self._hex
+
+    def binary(self) -> bytes:
+        return bytes.fromhex(self._hex)
+
+    def is_nil(self) -> bool:
+        return self._hex == "f" * (2 * self._size)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other._hex == self._hex
+
+    def __hash__(self) -> int:
+        return hash(self._hex)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._hex})"
+
+    def __reduce__(self):
+        return (type(self)._of, (self._hex,))
+
+
+class JobID(BaseID):
+    __slots__ = ()
+    _size = 4
+
+    def int(self) -> int:
+        return int.from_bytes(self.binary(), "little")
+
+    @classmethod
+    def from_int(cls, value: int) -> "JobID":
+        return cls(value.to_bytes(4, "little"))
+
+
+class TaskID(BaseID):
+    __slots__ = ()
+    _size = 24
+
+    def job_id(self) -> JobID:
+        if self.is_nil():
+            raise ValueError("TaskID is nil")
+        return JobID._of(self._hex[-8:])
+
+
+class ActorID(BaseID):
+    __slots__ = ()
+    _size = 16
+
+
+class NodeID(BaseID):
+    __slots__ = ()
+    _size = 28
+
+
+class PlacementGroupID(BaseID):
+    __slots__ = ()
+    _size = 18
 
 
 class ReferenceCounter:
@@ -156,11 +321,18 @@ def recognize_ref_type(ref_type: type) -> None:
 
 
 class ObjectRef(metaclass=_ObjectRefType):
-    """A future for a value in the cluster's object store; ``get(ref)`` returns the value."""
+    """A future for a value in the cluster's object store; ``get(ref)`` returns the value.
+
+    Its id is Ray's kind of id (see ``new_id``): ``hex()`` is also the name the runtime knows
+    the object by, ``binary()`` its 28 bytes.  ``ObjectRef(binary)`` and ``from_binary`` make
+    another ref to the same object, counted like any other: the object stays while one lives.
+    """
 
     __slots__ = ("_id", "_owner_hint", "__weakref__")
 
     def __init__(self, object_id: str, owner_hint: str | None = None, _announce: bool = True):
+        if object_id.__class__ is bytes:  # ObjectRef(ref.binary()), as in Ray
+            object_id = _checked_hex(object_id, _OBJECT_ID_SIZE, "ObjectRef")
         self._id = object_id
         self._owner_hint = owner_hint  # the task name that produces it, for reprs
         counter.add(object_id, _announce)
@@ -171,17 +343,47 @@ class ObjectRef(metaclass=_ObjectRefType):
         except Exception:  # interpreter shutdown: module globals may be gone already
             pass
 
+    @classmethod
+    def from_binary(cls, binary: bytes) -> "ObjectRef":
+        ray_type = _ray_ref_type()
+        if ray_type is not None:
+            return ray_type.from_binary(binary)
+        return cls(_checked_hex(binary, _OBJECT_ID_SIZE, "ObjectRef"))
+
+    @classmethod
+    def nil(cls) -> "ObjectRef":
+        ray_type = _ray_ref_type()
+        if ray_type is not None:
+            return ray_type.nil()
+        return cls(_NIL_OBJECT_ID)  # names no object: the head ignores its edges
+
+    @classmethod
+    def size(cls) -> int:
+        return _OBJECT_ID_SIZE
+
     def hex(self) -> str:
         return self._id
 
     def binary(self) -> bytes:
-        return self._id.encode()
+        return bytes.fromhex(self._id)
+
+    def is_nil(self) -> bool:
+        return self._id == _NIL_OBJECT_ID
+
+    def task_id(self) -> TaskID:
+        """The task that returns the object (for a ``put`` object: the put itself; Ray names
+        the task that called put)."""
+        return TaskID._of(self._id[:_TASK_ID_LENGTH])
+
+    def job_id(self) -> JobID:
+        return self.task_id().job_id()
 
     def __hash__(self) -> int:
         return hash(self._id)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, ObjectRef) and other._id == self._id
+        # An exact type check: Ray's refs pass isinstance on the Ray backend but have no _id.
+        return other.__class__ is ObjectRef and other._id == self._id
 
     def __repr__(self) -> str:
         return f"ObjectRef({self._id})"
@@ -197,8 +399,21 @@ class ObjectRef(metaclass=_ObjectRefType):
 
     def future(self) -> concurrent.futures.Future:
         """A concurrent.futures.Future that completes with the value (or the task's error)."""
-        from jupyter_raylite.core import context
         return context.current_runtime().future(self)
+
+    def as_future(self) -> asyncio.Future:
+        """The value as an asyncio future of the running loop (deprecated in Ray)."""
+        warnings.warn("ref.as_future() is deprecated in favor of "
+                      "asyncio.wrap_future(ref.future()).", DeprecationWarning, stacklevel=2)
+        return asyncio.wrap_future(self.future())
 
     def __await__(self):
         return asyncio.wrap_future(self.future()).__await__()
+
+
+def _ray_ref_type() -> type | None:
+    """Ray's ObjectRef while the Ray backend serves this process (its refs are Ray's)."""
+    runtime = context.current_runtime(auto=False)
+    if hasattr(runtime, "is_ref"):  # the Ray backend's client, as api._on_ray tells it
+        return runtime.ray.ObjectRef
+    return None

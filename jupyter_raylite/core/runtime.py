@@ -311,9 +311,12 @@ class DriverClient(ClusterClient):
     def get_actor(self, name: str, namespace: str | None):
         return self.head.call(self.head.actors.lookup, name, namespace or self.namespace_name)
 
+    def named_actors(self) -> list[tuple[str, str]]:
+        return self.head.call(self.head.actors.named)
+
     def runtime_info(self) -> dict:
-        return {"task_id": None, "worker_id": "driver", "task_name": None, "actor_id": None,
-                "resources": {}}
+        return {"in_worker": False, "task_id": None, "task_name": None, "actor_id": None,
+                "worker_id": refs.DRIVER_WORKER_ID_HEX, "resources": {}}
 
     def available_resources(self) -> dict[str, float]:
         available = self.head.scheduler.pool.statistics().available

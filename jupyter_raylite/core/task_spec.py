@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jupyter_raylite.core.events import summarize_arguments
-from jupyter_raylite.core.refs import ObjectRef, new_id
+from jupyter_raylite.core.refs import ObjectRef, new_id, return_object_ids
 from jupyter_raylite.core.serialization import Payload, serialize
 from jupyter_raylite.options import TaskOptions
 
@@ -45,7 +45,7 @@ def build_task_spec(function_id: str, name: str, args: tuple, kwargs: dict,
     """Mark top-level ObjectRef arguments as dependencies and serialize the rest."""
     task_id = new_id("t")
     payload, dependencies = build_arguments(name, args, kwargs, segment_for, task_id)
-    return_ids = tuple(f"{task_id}r{i}" for i in range(options.num_returns))
+    return_ids = return_object_ids(task_id, options.num_returns)
     return TaskSpec(task_id, function_id, name, payload, dependencies, return_ids,
                     options, parent_task_id, args_summary=summarize_arguments(args, kwargs))
 

@@ -9,9 +9,9 @@
 A task worker and a sequential actor run user code on the main thread, which is also the only
 reader of the connection: a request made inside the code reads its reply directly and keeps
 anything else that arrives meanwhile (pipelined actor calls) in a backlog for later.  A
-threaded actor (``max_concurrency > 1``) runs calls on a thread pool and an async actor on an
-event loop thread; then the main thread only reads, and hands each reply to the thread that
-waits for it.
+threaded actor (``max_concurrency > 1``, or concurrency groups) runs calls on a thread pool and
+an async actor on an event loop thread, one of each per concurrency group; then the main thread
+only reads, and hands each reply to the thread that waits for it.
 
 Output written to ``sys.stdout``/``sys.stderr`` travels to the head as "output" messages tagged
 with the running task, never through inherited file descriptors.
@@ -24,6 +24,7 @@ a task runs; between tasks it is ignored.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import faulthandler
 import inspect
@@ -44,7 +45,7 @@ from jupyter_raylite.core import context, object_store, protocol, refs
 from jupyter_raylite.core.client import ClusterClient
 from jupyter_raylite.core.serialization import Payload, deserialize, serialize
 from jupyter_raylite.core.task_spec import resolve_arguments
-from jupyter_raylite.exceptions import RayTaskError
+from jupyter_raylite.exceptions import ActorDiedError, RayTaskError, TaskCancelledError
 from jupyter_raylite.options import ASYNC_ACTOR_DEFAULT_CONCURRENCY
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,6 +65,7 @@ class WorkerClient(ClusterClient):
         self.namespace_name = node["namespace"]
         self.actor_id: str | None = None
         self.actor_class_name: str | None = None
+        self.actor_log_name: str | None = None  # the actor's repr, if its class defines one
         self.concurrent = False  # True once a threaded or async actor runs here
         self.sending = 0
         self.interrupt_pending = False
@@ -181,6 +183,9 @@ class WorkerClient(ClusterClient):
     def get_actor(self, name: str, namespace: str | None):
         return self.request("get_actor", name, namespace or self.namespace_name)
 
+    def named_actors(self) -> list[tuple[str, str]]:
+        return self.request("named_actors")
+
     def cancel(self, object_id: str, force: bool, recursive: bool) -> None:
         self.send(("cancel", object_id, force, recursive))
 
@@ -188,8 +193,19 @@ class WorkerClient(ClusterClient):
         return self.request("resources")
 
     def runtime_info(self) -> dict:
-        return {"task_id": self.current_task_id, "worker_id": self.worker_id,
-                "task_name": self.current_task_name, "actor_id": self.actor_id,
+        """What this thread runs now, for RuntimeContext (keys: see runtime_context.py)."""
+        task_id, actor_id = self.current_task_id, self.actor_id
+        if task_id is not None and task_id == actor_id:
+            task_id = "f" * 16 + actor_id  # the constructor's task: Ray names it so
+        try:
+            in_event_loop = asyncio.get_running_loop() is not None
+        except RuntimeError:
+            in_event_loop = False
+        return {"in_worker": True, "task_id": task_id, "task_name": self.current_task_name,
+                "worker_id": refs.worker_id_hex(self.worker_id), "actor_id": actor_id,
+                # TODO(issue 15): the worker is not told its actor's name yet.
+                "actor_name": None if actor_id is None else "",
+                "async_actor": actor_id is not None and in_event_loop,
                 "resources": dict(getattr(self._local, "demand", None) or {})}
 
 
@@ -225,7 +241,8 @@ class TaskOutput(io.TextIOBase):
     def _emit(self, text: str) -> None:
         client = self._client
         # Ray prefixes an actor's output with its class name, a task's with its function.
-        source = client.actor_class_name or client.current_task_name or "worker"
+        source = (client.actor_log_name or client.actor_class_name or client.current_task_name
+                  or "worker")
         client.send(("output", client.current_task_id, source, self._stream, text))
 
 
@@ -235,9 +252,14 @@ class Worker:
         self.functions: dict[str, object] = {}
         self.running = False
         self.instance = None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._semaphore: asyncio.Semaphore | None = None
+        # Where an actor's calls run, by concurrency group (None: the default group): a thread
+        # pool each for a threaded actor, an event loop thread each for an async actor; with
+        # neither, calls run one by one on the main thread.
+        self._executors: dict[str | None, concurrent.futures.ThreadPoolExecutor] = {}
+        self._loops: dict[str | None, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
+        self._method_groups: dict[str, str] = {}
+        self._bound_method = getattr
+        self._async_calls: dict[str, concurrent.futures.Future] = {}  # running, by task id
 
     def on_sigint(self, signum, frame):
         if not self.running:
@@ -270,6 +292,8 @@ class Worker:
                 client.on_reply(message[1], message[2])
             elif kind == "actor_init":
                 self.init_actor(*message[1:])
+            elif kind == "cancel_call":
+                self.cancel_call(message[1])
             elif kind == "exit":
                 return
 
@@ -319,7 +343,8 @@ class Worker:
 
     # -- actors -------------------------------------------------------------------------------
     def init_actor(self, actor_id, class_name, class_blob, args_payload, dep_payloads,
-                   max_concurrency, is_async) -> None:
+                   max_concurrency, is_async, concurrency_groups=()) -> None:
+        from jupyter_raylite.actor import bound_method, method_groups
         client = self.client
         client.actor_id, client.actor_class_name = actor_id, class_name
         name = f"{class_name}.__init__"
@@ -336,54 +361,70 @@ class Worker:
         finally:
             client.leave_task()
         _flush_output()
-        if is_async:
-            self._start_event_loop(max_concurrency or ASYNC_ACTOR_DEFAULT_CONCURRENCY)
-        elif (max_concurrency or 1) > 1:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_concurrency, thread_name_prefix="raylite-actor")
-        client.concurrent = self._loop is not None or self._executor is not None
+        if type(self.instance).__repr__ is not object.__repr__:
+            # As Ray: output after __init__ is prefixed with the actor's repr, taken once now.
+            client.actor_log_name = _log_name(self.instance, class_name)
+        self._bound_method, self._method_groups = bound_method, method_groups(cls)
+        self._start_groups(max_concurrency, is_async, dict(concurrency_groups))
+        client.concurrent = bool(self._loops or self._executors)
         client.send(("actor_ready",))
 
-    def _start_event_loop(self, concurrency: int) -> None:
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run_loop():
-            asyncio.set_event_loop(loop)
-            self._semaphore = asyncio.Semaphore(concurrency)
-            started.set()
-            loop.run_forever()
-
-        threading.Thread(target=run_loop, name="raylite-actor-loop", daemon=True).start()
-        started.wait()
-        self._loop = loop
+    def _start_groups(self, max_concurrency, is_async: bool, groups: dict[str, int]) -> None:
+        """The default group runs max_concurrency calls at once, each named group as many as
+        its size, apart from the others (Ray's concurrency groups)."""
+        default = max_concurrency or (ASYNC_ACTOR_DEFAULT_CONCURRENCY if is_async else 1)
+        sizes = {None: default, **groups}
+        if is_async:
+            self._loops = {group: _start_event_loop(size, group or "default")
+                           for group, size in sizes.items()}
+        elif groups or default > 1:
+            self._executors = {
+                group: concurrent.futures.ThreadPoolExecutor(
+                    size, thread_name_prefix=f"raylite-actor-{group or 'default'}")
+                for group, size in sizes.items()}
 
     def dispatch_call(self, *call) -> None:
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._call_async(*call), self._loop)
-        elif self._executor is not None:
-            self._executor.submit(self.call, *call)
+        group = self._method_groups.get(call[1])
+        if self._loops:
+            loop, semaphore = self._loops.get(group) or self._loops[None]
+            self._async_calls[call[0]] = asyncio.run_coroutine_threadsafe(
+                self._call_async(semaphore, *call), loop)
+        elif self._executors:
+            (self._executors.get(group) or self._executors[None]).submit(self.call, *call)
         else:
             self.call(*call)
 
     def call(self, task_id, method, name, args_payload, dep_payloads, return_ids) -> None:
         def invoke(args, kwargs):
-            return getattr(self.instance, method)(*args, **kwargs)
+            return self._bound_method(self.instance, method)(*args, **kwargs)
         self._finish_call(task_id, name, return_ids, time.time(),
                           lambda: invoke(*self._arguments(args_payload, dep_payloads)))
 
-    async def _call_async(self, task_id, method, name, args_payload, dep_payloads, return_ids):
-        async with self._semaphore:
-            started = time.time()
-            try:
+    async def _call_async(self, semaphore, task_id, method, name, args_payload, dep_payloads,
+                          return_ids):
+        started = time.time()
+        try:
+            async with semaphore:
+                started = time.time()
                 args, kwargs = self._arguments(args_payload, dep_payloads)
-                result = getattr(self.instance, method)(*args, **kwargs)
+                result = self._bound_method(self.instance, method)(*args, **kwargs)
                 if inspect.isawaitable(result):
                     result = await result
-                outcome = (lambda: result)
-            except BaseException as exc:  # re-raised inside _finish_call, in the same thread
-                outcome = _raiser(exc)
-            self._finish_call(task_id, name, return_ids, started, outcome)
+            outcome = (lambda: result)
+        except asyncio.CancelledError:  # ray.cancel() of this call (cancel_call)
+            outcome = _raiser(TaskCancelledError(
+                f"{name}() was cancelled by ray.cancel() while it ran on the actor."))
+        except BaseException as exc:  # re-raised inside _finish_call, in the same thread
+            outcome = _raiser(exc)
+        finally:
+            self._async_calls.pop(task_id, None)
+        self._finish_call(task_id, name, return_ids, started, outcome)
+
+    def cancel_call(self, task_id: str) -> None:
+        """Cancel a running call of an async actor, as Ray does (sync calls run on)."""
+        future = self._async_calls.get(task_id)
+        if future is not None:
+            future.cancel()  # cancels the coroutine in its event loop
 
     def _finish_call(self, task_id, name, return_ids, started, compute) -> None:
         from jupyter_raylite.actor import ActorExit
@@ -393,7 +434,12 @@ class Worker:
         try:
             payloads = _serialize_returns(client, compute(), return_ids, name)
         except ActorExit:
-            payloads, exiting = [serialize(None)] * len(return_ids), True
+            # As in Ray, the call that exits returns no value: getting it raises.
+            status, exiting = "error", True
+            died = ActorDiedError(f"The actor exited inside {name}(): exit_actor() was called "
+                                  "in this call, so it returned no value.")
+            cause_types = _type_names(died)
+            payloads = [serialize(died, is_error=True)] * len(return_ids)
         except BaseException as exc:
             status, cause_types = "error", _type_names(exc)
             payloads = [_error_payload(name, exc)] * len(return_ids)
@@ -404,7 +450,32 @@ class Worker:
             client.send(("actor_exit",))
         client.send(("done", task_id, status, payloads, cause_types, started, time.time()))
         if exiting:
+            atexit._run_exitfuncs()  # as Ray does on exit_actor(): the user's handlers run
             os._exit(0)
+
+
+def _start_event_loop(concurrency: int, group: str) -> tuple[asyncio.AbstractEventLoop,
+                                                              asyncio.Semaphore]:
+    """An event loop on a thread of its own, and the semaphore that bounds its calls."""
+    loop = asyncio.new_event_loop()
+    semaphore = asyncio.Semaphore(concurrency)
+    started = threading.Event()
+
+    def run_loop():
+        asyncio.set_event_loop(loop)
+        started.set()
+        loop.run_forever()
+
+    threading.Thread(target=run_loop, name=f"raylite-actor-loop-{group}", daemon=True).start()
+    started.wait()
+    return loop, semaphore
+
+
+def _log_name(instance, class_name: str) -> str:
+    try:
+        return repr(instance).replace("\n", " ")  # one line: it prefixes each line of output
+    except Exception:  # a broken __repr__ must not stop the actor
+        return class_name
 
 
 def _type_names(exc: BaseException) -> tuple[str, ...]:
@@ -458,23 +529,43 @@ def _split_returns(result, num_returns: int, name: str) -> list:
 
 
 def _error_payload(name: str, exc: BaseException) -> Payload:
-    # Skip the runtime's own frames: the traceback starts in the user's code.
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        tb = tb.tb_next
-    text = "".join(traceback.format_exception(type(exc), exc, tb))
-    error = RayTaskError(name, text, exc)
+    text = _user_traceback(exc)
+    # An actor's calls name it in the error's header, as Ray's do.
+    actor_id = getattr(context.current_runtime(auto=False), "actor_id", None)
+    error = RayTaskError(name, text, exc, actor_id=actor_id)
     try:
         payload = serialize(error, is_error=True)
         deserialize(payload)  # some exceptions pickle but cannot be rebuilt (custom __init__)
         return payload
     except Exception:
         # The exception itself cannot travel: keep its text, lose its type.
-        return serialize(RayTaskError(name, text, None), is_error=True)
+        return serialize(RayTaskError(name, text, None, actor_id=actor_id), is_error=True)
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback as the user's code made it: the runtime's frames (the loop that ran the
+    task, a nested get() that re-raised another task's error) are left out, as Ray leaves out
+    its own, in chained exceptions and exception groups too."""
+    summary = traceback.TracebackException.from_exception(exc)
+    _drop_runtime_frames(summary)
+    return "".join(summary.format())
+
+
+def _drop_runtime_frames(summary: traceback.TracebackException) -> None:
+    # TracebackException has already cut any cycle in the chain: this walk ends.
+    summary.stack = traceback.StackSummary.from_list(
+        [frame for frame in summary.stack
+         if not frame.filename.startswith(_PACKAGE_DIR + os.sep)])
+    for linked in (summary.__cause__, summary.__context__, *(summary.exceptions or ())):
+        if linked is not None:
+            _drop_runtime_frames(linked)
 
 
 def main(conn_fd: int, cluster_id: str, worker_id: str) -> int:
     refs.reset_id_prefix()
+    # Handlers the launcher registered are not the worker's to run; the ones the user's code
+    # registers here run when the worker exits on request (exit_actor(), no handle left).
+    atexit._clear()
     # A task that imports ray runs on the cluster that runs it: never on a real Ray that
     # happens to be installed (dropin.py).
     dropin.install()
@@ -490,7 +581,8 @@ def main(conn_fd: int, cluster_id: str, worker_id: str) -> int:
     sys.stderr = TaskOutput(client, "stderr")
     os.environ["RAYLITE_WORKER_ID"] = worker_id
     try:
-        worker.serve()
+        worker.serve()  # returns when the head says "exit"
+        atexit._run_exitfuncs()
     except (EOFError, BrokenPipeError, ConnectionResetError):
         pass
     except SystemExit as exc:  # sys.exit() inside a task: exit with its code, as Python would

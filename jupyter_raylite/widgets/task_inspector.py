@@ -90,7 +90,7 @@ class TaskInspector(widgets.VBox):
             return
         self._listed = listed
         options = [("(choose a task)", "")]
-        options += [(f"{t.name} · {t.state} · {t.task_id[-6:]}", t.task_id)
+        options += [(f"{t.name} · {t.state} · {t.task_id[1:7]}", t.task_id)
                     for t in newest + failed]
         value = self.task_id if any(v == self.task_id for _, v in options) else ""
         self.picker.options = options  # (passes through the first option: ignored by _on_pick)

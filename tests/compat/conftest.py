@@ -25,6 +25,9 @@ else:
         # Ray itself, and jupyter_raylite's API on a Ray cluster (the scale-out backend).
         IMPLEMENTATIONS += ["ray", "raylite-on-ray"]
 
+# One cluster per module and implementation: a module's tests share it (Ray takes seconds to
+# start), and no module sees what another left running.  A module may set NUM_CPUS; tests
+# that mean "every CPU" ask for cluster_resources()["CPU"].
 NUM_CPUS = 4
 
 
@@ -43,23 +46,24 @@ def ray_impl(request):
         import ray
 
         import jupyter_raylite as impl
-        _travel_by_value(ray, request.module)
         impl.init(backend="ray", num_cpus=num_cpus, include_dashboard=False,
                   log_to_driver=False, configure_logging=False)
     else:
         import ray as impl
-        _travel_by_value(impl, request.module)
         impl.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                   configure_logging=False)
     yield impl
     impl.shutdown()
 
 
-def _travel_by_value(ray, test_module) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def _travel_by_value(request):
     # Ray's workers import modules by name, and the tests' folder is not on their path: the
-    # test module and its helpers travel by value instead.
-    for module in (sys.modules[test_module.__name__], meeting):
-        ray.cloudpickle.register_pickle_by_value(module)
+    # test module and its helpers travel by value instead (harmless for jupyter_raylite).
+    if importlib.util.find_spec("ray") is not None and not dropin.active():
+        import ray
+        for module in (sys.modules[request.module.__name__], meeting):
+            ray.cloudpickle.register_pickle_by_value(module)
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
-import asyncio
 import time
 
 import meeting
 import numpy as np
 import pytest
+from leaks import HANG
 from meeting import arrive, meet, wait_for
 
 
@@ -194,18 +194,6 @@ def test_object_ref_is_hashable_and_has_hex_id(ray_impl):
     assert len({ref, ray_impl.put("x")}) == 2
 
 
-def test_object_ref_future_and_await(ray_impl):
-    ref = ray_impl.put(11)
-    future = ref.future()
-    assert isinstance(future, concurrent.futures.Future)
-    assert future.result(timeout=30) == 11
-
-    async def main():
-        return await ray_impl.put(12)
-
-    assert asyncio.run(main()) == 12
-
-
 def test_tasks_submit_tasks_without_deadlock_when_the_pool_is_full(ray_impl):
     @ray_impl.remote
     def leaf(i):
@@ -251,11 +239,13 @@ def test_tasks_run_in_parallel_up_to_the_cpus(ray_impl, tmp_path):
 
 
 def test_cancel_queued_task_never_runs(ray_impl, exceptions):
-    @ray_impl.remote(num_cpus=4)
+    every_cpu = ray_impl.cluster_resources()["CPU"]
+
+    @ray_impl.remote(num_cpus=every_cpu)
     def blocker():
         time.sleep(2)
 
-    @ray_impl.remote(num_cpus=4)
+    @ray_impl.remote(num_cpus=every_cpu)
     def never(path):
         open(path, "w").close()
 
@@ -271,38 +261,42 @@ def test_cancel_queued_task_never_runs(ray_impl, exceptions):
     assert not os.path.exists(path)
 
 
-def test_cancel_running_task_interrupts_it(ray_impl, exceptions):
+def test_cancel_running_task_interrupts_it(ray_impl, exceptions, tmp_path):
     @ray_impl.remote
-    def forever():
+    def forever(place):
+        arrive(place)  # running now
         while True:
             time.sleep(0.01)
 
-    ref = forever.remote()
-    time.sleep(1.0)  # let it start
+    place = str(tmp_path)
+    ref = forever.remote(place)
+    assert wait_for(place, 1), "the task never started"
     ray_impl.cancel(ref)
     with pytest.raises((exceptions.TaskCancelledError, exceptions.RayTaskError)):
-        ray_impl.get(ref, timeout=30)
+        ray_impl.get(ref, timeout=HANG)
 
 
-def test_cancel_force_kills_the_running_task(ray_impl, exceptions):
+def test_cancel_force_kills_the_running_task(ray_impl, exceptions, tmp_path):
     @ray_impl.remote
-    def ignores_interrupts():
+    def ignores_interrupts(place):
+        arrive(place)  # running now
         while True:
             try:
                 time.sleep(0.01)
             except KeyboardInterrupt:
                 pass
 
-    ref = ignores_interrupts.remote()
-    time.sleep(1.0)
+    place = str(tmp_path)
+    ref = ignores_interrupts.remote(place)
+    assert wait_for(place, 1), "the task never started"
     ray_impl.cancel(ref, force=True)
     with pytest.raises(exceptions.TaskCancelledError):
-        ray_impl.get(ref, timeout=30)
+        ray_impl.get(ref, timeout=HANG)
 
 
 def test_resources_and_nodes_describe_the_cluster(ray_impl):
     resources = ray_impl.cluster_resources()
-    assert resources["CPU"] == 4
+    assert resources["CPU"] == 4  # as tests/compat/conftest.py started it
     assert "memory" in resources and "object_store_memory" in resources
     nodes = ray_impl.nodes()
     assert len(nodes) == 1 and nodes[0]["Alive"] and nodes[0]["Resources"]["CPU"] == 4
@@ -322,7 +316,7 @@ def test_runtime_context_inside_a_task(ray_impl):
 
 
 def test_zero_cpu_tasks_run_while_every_cpu_is_taken(ray_impl, tmp_path):
-    @ray_impl.remote(num_cpus=4)
+    @ray_impl.remote(num_cpus=ray_impl.cluster_resources()["CPU"])
     def hog(place):
         arrive(place)  # every CPU is taken from here on
         return wait_for(place, 2)  # ... until the zero-CPU task has run too
@@ -349,24 +343,27 @@ def test_exceptions_module_has_rays_classes(exceptions):
 
 
 def test_cancel_is_recursive_by_default(ray_impl, exceptions, tmp_path):
-    marker = tmp_path / "child finished"
+    started, stopped = str(tmp_path / "started"), str(tmp_path / "stopped")
 
     @ray_impl.remote
-    def child(path):
-        time.sleep(2.0)
-        open(path, "w").close()
+    def child(started, stopped):
+        arrive(started)
+        try:
+            while True:  # runs until something stops it: only the cancel can
+                time.sleep(0.01)
+        finally:
+            arrive(stopped)
 
     @ray_impl.remote
-    def parent(path):
-        return ray_impl.get(child.remote(path))
+    def parent(started, stopped):
+        return ray_impl.get(child.remote(started, stopped))
 
-    ref = parent.remote(str(marker))
-    time.sleep(1.0)  # parent and child both started
-    ray_impl.cancel(ref)
+    ref = parent.remote(started, stopped)
+    assert wait_for(started, 1), "the child never started"
+    ray_impl.cancel(ref)  # the parent's cancel reaches the child it submitted
     with pytest.raises((exceptions.TaskCancelledError, exceptions.RayTaskError)):
-        ray_impl.get(ref, timeout=30)
-    time.sleep(2.5)
-    assert not marker.exists()
+        ray_impl.get(ref, timeout=HANG)
+    assert wait_for(stopped, 1), "the child ran on"
 
 
 def test_threads_inside_a_task_can_get_at_the_same_time(ray_impl):

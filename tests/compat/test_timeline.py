@@ -6,7 +6,6 @@ import json
 
 from leaks import wait_until
 
-NUM_CPUS = 2
 
 
 def _runs_of(impl, name: str) -> list[dict]:

@@ -8,6 +8,7 @@ every worker; the whole compatibility suite runs that way too.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -153,4 +154,7 @@ def test_compatibility_suite_passes_through_the_dropin_runner():
         cwd=ROOT, capture_output=True, text=True, timeout=850)
     summary = proc.stdout.strip().splitlines()[-1]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert " passed" in summary and "failed" not in summary and "skipped" not in summary
+    # Strict expected failures (xfailed) mark Ray behaviour still to come; nothing may fail
+    # or be skipped.
+    assert re.search(r"\d+ passed", summary), summary
+    assert not re.search(r"\d+ (failed|skipped|errors?)\b", summary), summary

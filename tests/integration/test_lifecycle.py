@@ -127,9 +127,9 @@ def test_sigint_to_the_drivers_process_group_does_not_kill_workers():
             time.sleep(1.5)
             return x
         refs = [slow.remote(i) for i in range(2)]
-        print("SUBMITTED", flush=True)
-        try:
-            time.sleep(30)
+        try:  # announced inside the try: the interrupt may come at once
+            print("SUBMITTED", flush=True)
+            time.sleep(60)
         except KeyboardInterrupt:
             print("INTERRUPTED", flush=True)
         print("RESULT", ray.get(refs), flush=True)
@@ -137,7 +137,6 @@ def test_sigint_to_the_drivers_process_group_does_not_kill_workers():
     """, start_new_session=True)
     try:
         read_line(driver, "SUBMITTED")
-        time.sleep(0.3)
         os.killpg(driver.pid, signal.SIGINT)
         read_line(driver, "INTERRUPTED")
         assert read_line(driver, "RESULT") == "[0, 1]"

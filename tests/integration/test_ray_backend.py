@@ -16,7 +16,7 @@ from jupyter_raylite.observe.monitor import Monitor
 from jupyter_raylite.widgets.graph import TaskGraph
 from jupyter_raylite.widgets.resource_meters import ResourceMeters
 
-from leaks import cluster_processes, wait_until
+from leaks import HANG, cluster_processes, wait_until
 
 pytest.importorskip("ray", reason="the Ray backend needs ray (pip install 'jupyter-raylite[ray]')")
 RAY_OPTIONS = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -51,7 +51,7 @@ def test_switching_backends_leaves_nothing_of_the_old_one():
         assert ray.cluster_resources()["CPU"] == 1.0
     finally:
         ray.shutdown()
-    assert wait_until(lambda: not _ray_children(), timeout=20), _ray_children()
+    assert wait_until(lambda: not _ray_children(), timeout=HANG * 2), _ray_children()
 
     ray.init(num_cpus=1)
     try:
